@@ -1,0 +1,24 @@
+# The two commands of the README. Both set everything up first (idempotent).
+.PHONY: setup quickstart test lint unit integration bench
+
+setup:
+	./scripts/setup.sh
+
+quickstart: setup
+	.venv/bin/lam-harness run configs/quickstart.yaml
+
+test: setup
+	./scripts/test.sh
+
+lint: setup
+	.venv/bin/ruff check harness tests bench
+	.venv/bin/mypy
+
+unit: setup
+	.venv/bin/pytest -q tests/unit
+
+integration: setup
+	.venv/bin/pytest -v tests/integration
+
+bench: setup
+	.venv/bin/python bench/boot.py

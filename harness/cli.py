@@ -1,0 +1,157 @@
+"""``lam-harness``: the command line.  Wires arguments to the stages and turns
+errors into one line on stderr and a distinct exit code (see errors.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from . import __version__, config, progress
+from .errors import EXIT_INTERRUPTED, EXIT_OK, HarnessError
+from .pipeline import Interrupted, Paths, boot, run
+from .results.store import RunStore
+from .vm import hostinfo, qemu
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_dir(env: str, name: str) -> Path:
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    # In a checkout, next to the code; installed elsewhere, under the cwd.
+    root = PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()
+    return root / name
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(f"signal {signum}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg = config.load(args.config)
+    paths = Paths(_default_dir("HARNESS_KERNELS", "kernels"),
+                  Path(args.results) if args.results else _default_dir("HARNESS_RESULTS",
+                                                                       "results"))
+    code, root = run(cfg, paths, args.only, ["lam-harness", *sys.argv[1:]])
+    _print_summary(root)
+    return code
+
+
+def _print_summary(root: Path) -> None:
+    data = json.loads((root / "run.json").read_text())
+    for job in data["jobs"]:
+        if job.get("error"):
+            print(f"{job['name']}: ERROR {job['error']}")
+        for t in job["tests"]:
+            reason = f"  ({t['reason']})" if t["reason"] else ""
+            print(f"{job['name']}/{t['name']}: {t['verdict'].upper()}{reason}")
+    print(f"results: {root}  (junit.xml, run.json, <job>/console.log)")
+
+
+def cmd_boot(args: argparse.Namespace) -> int:
+    cfg = config.load(args.config)
+    paths = Paths(_default_dir("HARNESS_KERNELS", "kernels"),
+                  _default_dir("HARNESS_RESULTS", "results"))
+    facts = hostinfo.probe(cfg.machine.qemu)
+    store = RunStore.create(paths.results, f"boot-{cfg.name}", {"config_file": str(cfg.path)})
+    rec = store.job(cfg.name)
+    with boot(cfg, store.job_dir(cfg.name), paths, facts, rec, shell=args.cmd is None,
+              save=store.save) as b:
+        if args.cmd is not None:
+            out, err = sys.stdout.buffer, sys.stderr.buffer
+            o = b.guest.run(args.cmd, out, err, args.timeout, b.machine.alive)
+            out.flush()
+            if o.status is None:
+                print(f"lam-harness: command did not finish: "
+                      f"{'timed out' if o.timed_out else o.lost}", file=sys.stderr)
+                return 3
+            return o.status
+        assert b.machine.console is not None
+        print(f"lam-harness: console of {cfg.name} (ssh: 127.0.0.1:{b.guest.port}, key "
+              f"{b.keys.client_key}); Ctrl-] to quit", file=sys.stderr)
+        b.machine.console.interact()
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    f = hostinfo.probe(args.qemu)
+    auto = qemu.choose_accel("auto", f.kvm)
+    lam_reasons = qemu.choose_lam("auto", auto, f)
+    info = {
+        "host_kernel": f.kernel,
+        "cpu": f.cpu_model,
+        "cpu_lam": f.cpu_lam,
+        "kvm": {"dev": f.kvm.dev_present, "usable": f.kvm.dev_usable, "modules": f.kvm.modules,
+                "real": f.kvm.real},
+        "accel_auto": {"accel": auto.accel, "reason": auto.reason},
+        "qemu": {"binary": f.qemu.binary, "found": f.qemu.found, "version": f.qemu.version,
+                 "knows_lam": f.qemu.knows_lam},
+        "lam": {"status": lam_reasons.status, "reasons": list(lam_reasons.reasons)},
+        "tools": f.tools,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return EXIT_OK
+    yes = {True: "yes", False: "no", None: "unknown"}
+    print(f"host kernel     {f.kernel}")
+    print(f"cpu             {f.cpu_model}; LAM (CPUID.7.1:EAX[26]): {yes[f.cpu_lam]}")
+    print(f"/dev/kvm        {'present' if f.kvm.dev_present else 'absent'}"
+          f"{', usable' if f.kvm.dev_usable else ''}; modules: {', '.join(f.kvm.modules) or '-'}")
+    print(f"accel auto      {auto.accel}: {auto.reason}")
+    print(f"qemu            {f.qemu.binary} {f.qemu.version or '(not found)'}; "
+          f"knows 'lam': {yes[f.qemu.knows_lam]}")
+    print(f"lam             {lam_reasons.status}: {'; '.join(lam_reasons.reasons)}")
+    missing = [t for t, p in f.tools.items() if p is None]
+    print(f"tools           found: {', '.join(t for t, p in f.tools.items() if p)}")
+    print(f"                missing: {', '.join(missing) or '-'}")
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lam-harness", description=__doc__)
+    p.add_argument("--version", action="version", version=f"lam-harness {__version__}")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="boot the config's kernel and run its tests")
+    r.add_argument("config")
+    r.add_argument("--results", help="results folder (default: results/)")
+    r.add_argument("--only", action="append", metavar="TEST", help="run only this test")
+    r.set_defaults(func=cmd_run)
+    b = sub.add_parser("boot", help="boot and attach to the serial console, or run one command")
+    b.add_argument("config")
+    b.add_argument("--cmd", help="run this shell command over SSH, print its output, exit "
+                                 "with its status")
+    b.add_argument("--shell", action="store_true", help="interactive console (the default)")
+    b.add_argument("--timeout", type=float, default=600.0)
+    b.set_defaults(func=cmd_boot)
+    d = sub.add_parser("doctor", help="what this host can do: KVM, LAM, QEMU, tools")
+    d.add_argument("--qemu", default="system")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_doctor)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    progress.quiet = args.quiet
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGHUP, _on_sigterm)
+    try:
+        code: int = args.func(args)
+        return code
+    except HarnessError as e:
+        print(f"lam-harness: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except (KeyboardInterrupt, Interrupted):
+        print("lam-harness: interrupted; QEMU stopped, results kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,357 @@
+"""Run configs: YAML into typed dataclasses, every error naming ``file:line``.
+
+The schema is the dataclasses below; the loader walks the YAML node tree
+(``yaml.compose``) rather than plain dicts, so that each value keeps the line it
+came from.  Unknown keys, wrong types, bad enum values and missing files are
+``ConfigError`` (exit 2) with a "did you mean" where one is close.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from .errors import ConfigError
+
+Accel = Literal["auto", "kvm", "tcg"]
+LamPolicy = Literal["auto", "required", "off"]
+TestFormat = Literal["exit-code", "tap"]
+
+
+@dataclass(frozen=True)
+class Loc:
+    """Where a value came from: ``file:line`` (1-based)."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class KernelSource:
+    git: str | None = None
+    ref: str | None = None
+    tarball: str | None = None
+    debian: str | None = None
+
+
+@dataclass
+class KconfigSpec:
+    base: str = "tinyconfig"
+    fragments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class KernelSpec:
+    """Exactly one of ``image``, ``debian``, ``source``."""
+
+    image: str | None = None  # prebuilt bzImage
+    modules: str | None = None  # with image: a lib/modules/<version> directory
+    vmlinux: str | None = None  # with image: for symbolization
+    debian: str | None = None  # package name or glob, e.g. linux-image-6.12.*-cloud-amd64-unsigned
+    source: KernelSource | None = None
+    patches: list[str] = field(default_factory=list)
+    config: KconfigSpec | None = None
+    selftests: list[str] = field(default_factory=list)
+    # Modules the guest loads at boot (with their dependencies) when the kernel
+    # has them as modules; built-in ones are skipped.
+    load_modules: list[str] = field(default_factory=lambda: ["virtio_net"])
+
+
+@dataclass
+class MachineSpec:
+    accel: Accel = "auto"
+    cpu: str | None = None  # None: "host" under KVM, "max" under TCG
+    lam: LamPolicy = "auto"
+    qemu: str = "system"  # "system" (qemu-system-x86_64 on PATH) or a binary path
+    smp: int = 2
+    memory: str = "1G"
+    cmdline: str = ""  # extra kernel arguments
+    panic_on_oops: bool = True  # adds "panic=-1 oops=panic" (QEMU exits on panic)
+    boot_timeout: float = 300.0
+
+
+@dataclass
+class TestSpec:
+    name: str
+    run: str | list[str]  # string: run by the guest's sh -c; list: argv
+    format: TestFormat = "exit-code"
+    timeout: float = 300.0
+    repeat: int = 1
+    needs: list[str] = field(default_factory=list)
+    loc: Loc | None = field(default=None, metadata={"internal": True})
+
+
+@dataclass
+class Payload:
+    src: str  # host path (file or directory)
+    dst: str  # absolute guest path
+    loc: Loc | None = field(default=None, metadata={"internal": True})
+
+
+@dataclass
+class Config:
+    name: str
+    kernel: KernelSpec
+    tests: list[TestSpec] = field(default_factory=list)
+    machine: MachineSpec = field(default_factory=MachineSpec)
+    host: str = "local"
+    payloads: list[Payload] = field(default_factory=list)
+    path: Path = field(default=Path("."), metadata={"internal": True})
+    locs: dict[str, Loc] = field(default_factory=dict, metadata={"internal": True})
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def where(self, key: str) -> str:
+        """``file:line`` of a dotted key (e.g. ``kernel.image``), or the file."""
+        loc = self.locs.get(key)
+        return str(loc) if loc else str(self.path)
+
+    def resolve_path(self, value: str, key: str, *, must_exist: bool = True) -> Path:
+        """A path from the config: absolute, ``~``, or relative to the config's
+        folder, else to the current directory (checkouts run from the root)."""
+        p = Path(os.path.expanduser(value))
+        candidates = [p] if p.is_absolute() else [self.base_dir / p, Path.cwd() / p]
+        for c in candidates:
+            if c.exists():
+                return c.resolve()
+        if not must_exist:
+            return candidates[0]
+        tried = " or ".join(str(c) for c in candidates)
+        raise ConfigError(f"{key}: {value!r} does not exist (looked for {tried})",
+                          where=self.where(key))
+
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_MEMORY_RE = re.compile(r"^\d+[KMGT]?$")
+
+
+def load(path: str | os.PathLike[str]) -> Config:
+    """Load and validate a run config."""
+    p = Path(path)
+    shown = str(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("no such config file", where=shown) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a config file", where=shown) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config: {e}", where=shown) from None
+    return loads(text, shown, path=p)
+
+
+def loads(text: str, filename: str = "<config>", *, path: Path | None = None) -> Config:
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ConfigError(f"YAML syntax error: {e.problem or e}",
+                          where=f"{filename}:{line}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"YAML error: {e}", where=filename) from None
+    if node is None:
+        raise ConfigError("config is empty", where=f"{filename}:1")
+    b = _Builder(filename, loader)
+    cfg = b.build(Config, node, "")
+    assert isinstance(cfg, Config)
+    cfg.path = (path or Path(filename)).resolve() if path or filename != "<config>" else Path(".")
+    cfg.locs = b.locs
+    _validate(cfg)
+    return cfg
+
+
+class _Builder:
+    """Turns YAML nodes into dataclasses following their type hints."""
+
+    def __init__(self, filename: str, loader: yaml.SafeLoader) -> None:
+        self.filename = filename
+        self.loader = loader
+        self.locs: dict[str, Loc] = {}
+
+    def loc(self, node: yaml.Node) -> Loc:
+        return Loc(self.filename, node.start_mark.line + 1)
+
+    def err(self, node: yaml.Node, msg: str) -> ConfigError:
+        return ConfigError(msg, where=str(self.loc(node)))
+
+    def build(self, tp: Any, node: yaml.Node, key: str) -> Any:
+        self.locs.setdefault(key, self.loc(node))
+        origin = get_origin(tp)
+        if origin in (Union, types.UnionType):
+            options = get_args(tp)
+            if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+                if type(None) in options:
+                    return None
+            errors: list[ConfigError] = []
+            for opt in options:
+                if opt is type(None):
+                    continue
+                try:
+                    return self.build(opt, node, key)
+                except ConfigError as e:
+                    errors.append(e)
+            if len(errors) == 1:
+                raise errors[0]
+            want = " or ".join(_type_name(o) for o in options if o is not type(None))
+            raise self.err(node, f"{key or 'config'}: expected {want}, got {_node_kind(node)}")
+        if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+            return self.build_dataclass(tp, node, key)
+        if origin is list:
+            (item_tp,) = get_args(tp)
+            if not isinstance(node, yaml.SequenceNode):
+                raise self.err(node, f"{key}: expected a list, got {_node_kind(node)}")
+            return [self.build(item_tp, n, f"{key}[{i}]") for i, n in enumerate(node.value)]
+        if origin is Literal:
+            allowed = get_args(tp)
+            value = self.scalar(node, key)
+            if value not in allowed:
+                hint = _did_you_mean(str(value), [str(a) for a in allowed])
+                raise self.err(node, f"{key}: {value!r} is not one of "
+                                     f"{', '.join(map(str, allowed))}{hint}")
+            return value
+        if tp in (str, int, float, bool):
+            value = self.scalar(node, key)
+            if tp is float and isinstance(value, int) and not isinstance(value, bool):
+                return float(value)
+            if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+                return str(value)
+            if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+                raise self.err(node, f"{key}: expected {_type_name(tp)}, "
+                                     f"got {type(value).__name__} {value!r}")
+            return value
+        raise AssertionError(f"unsupported schema type {tp!r}")  # pragma: no cover
+
+    def scalar(self, node: yaml.Node, key: str) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.err(node, f"{key}: expected a single value, got {_node_kind(node)}")
+        return self.loader.construct_object(node, deep=True)
+
+    def build_dataclass(self, tp: type, node: yaml.Node, key: str) -> Any:
+        fields = {f.name: f for f in dataclasses.fields(tp) if not f.metadata.get("internal")}
+        hints = get_type_hints(tp)
+        # A test's "run" may be given as a mapping-less shorthand? No: be strict.
+        if not isinstance(node, yaml.MappingNode):
+            raise self.err(node, f"{key or 'config'}: expected a mapping, got {_node_kind(node)}")
+        kwargs: dict[str, Any] = {}
+        seen: dict[str, yaml.Node] = {}
+        for knode, vnode in node.value:
+            name = self.scalar(knode, key)
+            if not isinstance(name, str):
+                raise self.err(knode, f"{key or 'config'}: keys must be strings, got {name!r}")
+            where = f"{key}.{name}" if key else name
+            if name in seen:
+                raise self.err(knode, f"{where}: duplicate key")
+            seen[name] = knode
+            if name not in fields:
+                hint = _did_you_mean(name, list(fields))
+                section = f"in {key}" if key else "at top level"
+                raise self.err(knode, f"unknown key {name!r} {section}{hint}")
+            kwargs[name] = self.build(hints[name], vnode, where)
+        for name, f in fields.items():
+            if (name not in kwargs and f.default is dataclasses.MISSING
+                    and f.default_factory is dataclasses.MISSING):
+                where = f"{key}.{name}" if key else name
+                raise self.err(node, f"{key or 'config'}: missing required key {name!r}")
+        if "loc" in {f.name for f in dataclasses.fields(tp)}:
+            kwargs["loc"] = self.loc(node)
+        return tp(**kwargs)
+
+
+def _validate(cfg: Config) -> None:
+    k = cfg.kernel
+    given = [n for n in ("image", "debian", "source") if getattr(k, n) is not None]
+    if len(given) != 1:
+        what = "none" if not given else " and ".join(given)
+        raise ConfigError(f"kernel: give exactly one of image, debian, source (got {what})",
+                          where=cfg.where("kernel"))
+    if k.source is not None:
+        srcs = [n for n in ("git", "tarball", "debian") if getattr(k.source, n) is not None]
+        if len(srcs) != 1:
+            raise ConfigError("kernel.source: give exactly one of git, tarball, debian",
+                              where=cfg.where("kernel.source"))
+    if not _NAME_RE.match(cfg.name):
+        raise ConfigError(f"name: {cfg.name!r} must be letters, digits, '.', '_', '+', '-'",
+                          where=cfg.where("name"))
+    m = cfg.machine
+    if m.smp < 1:
+        raise ConfigError("machine.smp: must be at least 1", where=cfg.where("machine.smp"))
+    if not _MEMORY_RE.match(m.memory):
+        raise ConfigError(f"machine.memory: {m.memory!r} is not a size like 1G or 512M",
+                          where=cfg.where("machine.memory"))
+    if m.boot_timeout <= 0:
+        raise ConfigError("machine.boot_timeout: must be positive",
+                          where=cfg.where("machine.boot_timeout"))
+    names: set[str] = set()
+    for i, t in enumerate(cfg.tests):
+        key = f"tests[{i}]"
+        if not _NAME_RE.match(t.name):
+            raise ConfigError(f"{key}.name: {t.name!r} must be letters, digits, '.', '_', '+', '-'",
+                              where=cfg.where(f"{key}.name"))
+        if t.name in names:
+            raise ConfigError(f"{key}.name: duplicate test name {t.name!r}",
+                              where=cfg.where(f"{key}.name"))
+        names.add(t.name)
+        if t.timeout <= 0:
+            raise ConfigError(f"{key}.timeout: must be positive", where=cfg.where(f"{key}.timeout"))
+        if t.repeat < 1:
+            raise ConfigError(f"{key}.repeat: must be at least 1", where=cfg.where(f"{key}.repeat"))
+        if isinstance(t.run, list) and not t.run:
+            raise ConfigError(f"{key}.run: empty argv", where=cfg.where(f"{key}.run"))
+        for j, need in enumerate(t.needs):
+            if need not in KNOWN_NEEDS:
+                hint = _did_you_mean(need, sorted(KNOWN_NEEDS))
+                raise ConfigError(f"{key}.needs: unknown capability {need!r}{hint}",
+                                  where=cfg.where(f"{key}.needs[{j}]"))
+    for i, pl in enumerate(cfg.payloads):
+        if not pl.dst.startswith("/"):
+            raise ConfigError(f"payloads[{i}].dst: {pl.dst!r} must be an absolute guest path",
+                              where=cfg.where(f"payloads[{i}].dst"))
+
+
+KNOWN_NEEDS = frozenset({"lam"})
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _node_kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return f"{node.tag.rsplit(':', 1)[-1]} {node.value!r}"
+
+
+def _type_name(tp: Any) -> str:
+    if get_origin(tp) is list:
+        return "a list"
+    if dataclasses.is_dataclass(tp):
+        return "a mapping"
+    if get_origin(tp) is Literal:
+        return "one of " + ", ".join(map(str, get_args(tp)))
+    return {str: "a string", int: "an integer", float: "a number", bool: "true/false"}.get(
+        tp, getattr(tp, "__name__", str(tp)))
+
+
+__all__ = ["Config", "KernelSpec", "KernelSource", "KconfigSpec", "MachineSpec", "TestSpec",
+           "Payload", "Loc", "load", "loads"]

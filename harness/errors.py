@@ -1,0 +1,53 @@
+"""Blame is in the type: who must act on an error decides its exit code.
+
+``UserError`` (exit 2): the config, the command line or an input the user gave
+is wrong.  ``InfraError`` (exit 3): the build, the boot, SSH or the host failed;
+no verdict about the kernel under test can be drawn.  Test failures and crashes
+are not exceptions at all: they are verdicts (exit 1).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_TEST_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INFRA = 3
+EXIT_INTERRUPTED = 130
+
+
+class HarnessError(Exception):
+    """Base of all errors the harness reports to people in one line."""
+
+    exit_code = EXIT_INFRA
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class UserError(HarnessError):
+    """Bad config, bad arguments, an input that does not exist: exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UserError):
+    """A config file problem; ``where`` is ``file:line``."""
+
+
+class InfraError(HarnessError):
+    """Build, boot, SSH or host failure: exit 3, never a test verdict."""
+
+    exit_code = EXIT_INFRA
+
+
+class BootError(InfraError):
+    """The guest did not come up (no readiness marker, QEMU died, KVM error)."""
+
+
+class MissingToolError(InfraError):
+    """A host tool the step needs is not installed."""

@@ -1,0 +1,198 @@
+"""Tests over SSH: one pinned-host-key paramiko transport per guest, one
+channel per command; per-test timeouts; stdout/stderr streamed to files;
+verdicts from exit status and from the console's oops reports."""
+
+from __future__ import annotations
+
+import select
+import shlex
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import paramiko
+
+from .config import TestSpec
+from .errors import InfraError
+from .guest.keys import RunKeys
+from .model import OopsRef, TestResult, Verdict
+from .parse.oops import Report
+from .vm.console import Console
+
+KSFT_SKIP = 4
+
+
+class SshLost(InfraError):
+    """The SSH transport broke while a command ran."""
+
+
+@dataclass
+class Outcome:
+    status: int | None  # exit status, None when it never came
+    timed_out: bool = False
+    lost: str | None = None  # why the command's end was never seen
+    duration: float = 0.0
+
+
+class Guest:
+    """An authenticated SSH transport to the guest, host key pinned."""
+
+    def __init__(self, host: str, port: int, keys: RunKeys, user: str = "root") -> None:
+        self.host, self.port, self.keys, self.user = host, port, keys, user
+        self.transport: paramiko.Transport | None = None
+
+    def connect(self, timeout: float, alive: Callable[[], bool]) -> float:
+        """Connect and authenticate, retrying until ``timeout``; returns seconds taken."""
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        last: Exception | None = None
+        pinned = self.keys.pinned_host_key()
+        pkey = self.keys.client_pkey()
+        while time.monotonic() < deadline:
+            if not alive():
+                raise InfraError("guest died before SSH came up")
+            try:
+                sock = socket.create_connection((self.host, self.port), timeout=5)
+                t = paramiko.Transport(sock)
+                t.start_client(timeout=10)
+                remote = t.get_remote_server_key()
+                if remote.get_name() != pinned.get_name() or remote.asbytes() != pinned.asbytes():
+                    t.close()
+                    raise InfraError(f"guest SSH host key mismatch on {self.host}:{self.port}: "
+                                     "refusing to talk to it (not our guest?)")
+                t.auth_publickey(self.user, pkey)
+                t.set_keepalive(5)
+                self.transport = t
+                return time.monotonic() - t0
+            except InfraError:
+                raise
+            except (OSError, paramiko.SSHException, EOFError) as e:
+                last = e
+                time.sleep(0.02)
+        raise InfraError(f"SSH to the guest on {self.host}:{self.port} did not come up within "
+                         f"{timeout:.0f}s: {last}")
+
+    def run(self, command: str, stdout: BinaryIO, stderr: BinaryIO, timeout: float | None,
+            alive: Callable[[], bool], poll: float = 0.05) -> Outcome:
+        """Run a remote shell command, streaming its output into the files."""
+        if self.transport is None or not self.transport.is_active():
+            return Outcome(None, lost="SSH transport not connected")
+        t0 = time.monotonic()
+        try:
+            chan = self.transport.open_session(timeout=10)
+            chan.exec_command(command)
+        except (paramiko.SSHException, OSError, EOFError) as e:
+            return Outcome(None, lost=f"SSH error starting the command: {e}")
+        deadline = t0 + timeout if timeout is not None else None
+        try:
+            while True:
+                while chan.recv_ready():
+                    stdout.write(chan.recv(65536))
+                while chan.recv_stderr_ready():
+                    stderr.write(chan.recv_stderr(65536))
+                if chan.exit_status_ready() and not chan.recv_ready() \
+                        and not chan.recv_stderr_ready():
+                    if chan.eof_received or chan.closed:
+                        return Outcome(chan.recv_exit_status(), duration=time.monotonic() - t0)
+                now = time.monotonic()
+                if deadline is not None and now > deadline:
+                    return Outcome(None, timed_out=True, duration=now - t0)
+                if not alive():
+                    return Outcome(None, lost="QEMU exited", duration=now - t0)
+                if not self.transport.is_active():
+                    return Outcome(None, lost="SSH connection lost", duration=now - t0)
+                select.select([chan], [], [], poll)
+        finally:
+            chan.close()
+
+    def check(self, command: str, timeout: float = 30.0) -> tuple[int | None, str]:
+        """Run a short command; (status, stdout+stderr)."""
+        import io
+
+        out, err = io.BytesIO(), io.BytesIO()
+        o = self.run(command, out, err, timeout, lambda: True)
+        return o.status, (out.getvalue() + err.getvalue()).decode("utf-8", "replace")
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
+
+def remote_command(test: TestSpec, test_id: str) -> str:
+    """The guest command line for a test: a shell string runs under ``sh -c``,
+    a list is an argv; both inside the marker wrapper, as a session leader."""
+    argv = ["sh", "-c", test.run] if isinstance(test.run, str) else list(test.run)
+    return shlex.join(["exec", "setsid", "lamh-run", test_id, *argv])
+
+
+def test_id(test: TestSpec, iteration: int) -> str:
+    return f"{test.name}.{iteration}"
+
+
+def result_name(test: TestSpec, iteration: int) -> str:
+    return test.name if test.repeat == 1 else f"{test.name}#{iteration}"
+
+
+def save_reports(reports: list[Report], test_dir: Path, rel: str,
+                 start: int = 1) -> list[OopsRef]:
+    refs = []
+    for i, r in enumerate(reports, start):
+        name = f"oops-{i}.txt"
+        (test_dir / name).write_text(r.text)
+        refs.append(OopsRef(r.title, r.kind, f"{rel}/{name}", r.first_line, r.last_line,
+                            r.corrupted))
+    return refs
+
+
+def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: TestSpec,
+             iteration: int, job_dir: Path) -> TestResult:
+    """Run one iteration of one test and decide its verdict."""
+    name = result_name(test, iteration)
+    rel = name.replace("#", "-")
+    tdir = job_dir / rel
+    tdir.mkdir(parents=True, exist_ok=True)
+    tid = test_id(test, iteration)
+    with open(tdir / "stdout", "wb", buffering=0) as out, \
+            open(tdir / "stderr", "wb", buffering=0) as err:
+        o = guest.run(remote_command(test, tid), out, err, test.timeout, alive)
+    if o.timed_out:
+        guest.check(f"kill -KILL -$(cat /run/lam-harness/{shlex.quote(tid)}.pid) 2>/dev/null",
+                    timeout=10)
+    # Tie console reports to the test: wait for its end marker to be echoed on
+    # the console (ordering), or for the console to close when the guest died.
+    if o.status is not None or o.timed_out:
+        console.wait_end(tid, timeout=3.0)
+    else:
+        console.wait_closed(5.0)
+    reports = console.reports_for(tid)
+    res = TestResult(name=name, test=test.name, iteration=iteration, verdict=Verdict.PASS,
+                     exit_status=o.status, duration=round(o.duration, 3),
+                     stdout=f"{rel}/stdout", stderr=f"{rel}/stderr")
+    if reports:
+        res.oopses = save_reports(reports, tdir, rel)
+        res.verdict, res.reason = Verdict.CRASH, reports[0].title
+    elif o.timed_out:
+        res.verdict, res.reason = Verdict.FAIL, f"timed out after {test.timeout:g}s"
+    elif o.lost is not None:
+        res.verdict, res.reason = Verdict.ERROR, f"{o.lost} without an oops report"
+    elif o.status == 0:
+        res.verdict = Verdict.PASS
+    elif o.status == KSFT_SKIP:
+        res.verdict, res.reason = Verdict.SKIP, _skip_reason(tdir / "stdout")
+    else:
+        res.verdict, res.reason = Verdict.FAIL, f"exit status {o.status}"
+    return res
+
+
+def _skip_reason(stdout: Path) -> str:
+    try:
+        lines = [ln.strip() for ln in stdout.read_text(errors="replace").splitlines()
+                 if ln.strip()]
+    except OSError:
+        lines = []
+    hint = next((ln for ln in reversed(lines) if "SKIP" in ln or "skip" in ln.lower()), None)
+    return f"exit status 4 (kselftest skip){': ' + hint[:200] if hint else ''}"

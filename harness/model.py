@@ -1,0 +1,51 @@
+"""Plain data shared by the stages: verdicts and per-test results."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Verdict(enum.StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"
+    CRASH = "crash"  # an oops report appeared while the test ran
+    ERROR = "error"  # infrastructure: SSH lost without an oops, harness timeout...
+    NOTRUN = "notrun"  # never started (guest died earlier); reason says why
+
+    @property
+    def is_bad(self) -> bool:
+        return self in (Verdict.FAIL, Verdict.CRASH)
+
+
+@dataclass
+class OopsRef:
+    """A console report tied to a test, as stored in run.json."""
+
+    title: str
+    kind: str
+    file: str  # oops-N.txt, relative to the test's folder
+    first_line: int  # line numbers in console.log (1-based)
+    last_line: int
+    corrupted: bool = False
+
+
+@dataclass
+class TestResult:
+    name: str  # test name, with "#N" for iterations past the first when repeated
+    test: str  # the test's name in the config
+    iteration: int
+    verdict: Verdict
+    reason: str = ""  # one line: why fail/skip/error/notrun; title for crash
+    exit_status: int | None = None
+    duration: float = 0.0
+    stdout: str = ""  # file names relative to the job folder
+    stderr: str = ""
+    oopses: list[OopsRef] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["verdict"] = self.verdict.value
+        return d

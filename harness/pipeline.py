@@ -1,0 +1,225 @@
+"""The run pipeline: kernel -> initramfs -> QEMU -> tests over SSH + console
+watch -> verdicts -> run.json and JUnit.  Every stage is a function of the
+job; this module only wires them and turns failures into recorded results."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import Config
+from .errors import EXIT_INFRA, EXIT_OK, EXIT_TEST_FAILED, BootError, HarnessError, InfraError
+from .exec import Guest, run_test, save_reports
+from .guest import initramfs, keys, modules
+from .kernel import prebuilt
+from .model import TestResult, Verdict
+from .plan import Job, plan
+from .progress import say, step
+from .results import junit
+from .results.store import JobRecord, RunStore
+from .vm import hostinfo, qemu
+from .vm.machine import Machine, free_port
+
+
+class Interrupted(BaseException):
+    """SIGTERM, turned into an exception so that cleanup and results run."""
+
+
+@dataclass
+class Paths:
+    kernels: Path
+    results: Path
+
+
+@dataclass
+class Booted:
+    machine: Machine
+    guest: Guest
+    keys: keys.RunKeys
+    kernel: prebuilt.KernelArtifacts
+
+
+def host_meta(facts: hostinfo.HostFacts) -> dict[str, Any]:
+    return {"host": dataclasses.asdict(facts),
+            "versions": {"lam_harness": __version__, "python": platform.python_version(),
+                         "qemu": facts.qemu.version}}
+
+
+@contextmanager
+def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
+         record: JobRecord | None = None, shell: bool = False,
+         save: Callable[[], None] = lambda: None) -> Iterator[Booted]:
+    """Resolve the kernel, write the initramfs, start QEMU, connect SSH.
+    The machine is stopped when the block exits, however it exits."""
+    m = cfg.machine
+    q = hostinfo.require_qemu(hostinfo.qemu_binary(m.qemu))
+    kernel = prebuilt.resolve(cfg, paths.kernels)
+    accel = qemu.choose_accel(m.accel, facts.kvm)
+    lam = qemu.choose_lam(m.lam, accel, facts)
+    cpu, cpu_note = qemu.cpu_option(m, accel, lam.cpu_flags)
+    if record is not None:
+        record.kernel = {"origin": kernel.origin, "bzimage": str(kernel.bzimage),
+                         "version": kernel.version}
+        record.accel = {"accel": accel.accel, "reason": accel.reason, "cpu": cpu}
+        record.lam = {"status": lam.status, "reasons": list(lam.reasons)}
+        if cpu_note:
+            record.notes.append(cpu_note)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    run_keys = keys.generate(job_dir / "keys")
+    nonce = secrets.token_hex(8)
+    mods = modules.closure(kernel.modules_dir, cfg.kernel.load_modules)
+    payloads = [(cfg.resolve_path(p.src, f"payloads[{i}].src"), p.dst)
+                for i, p in enumerate(cfg.payloads)]
+    initrd = job_dir / "initramfs.cpio"
+    initramfs.build(initramfs.ImageSpec(run_keys, nonce, mods, payloads), initrd)
+    cmdline = qemu.kernel_cmdline(m) + (" lamh.shell=1" if shell else "")
+    inv = qemu.QemuInvocation(q.binary, kernel.bzimage, initrd, cmdline, Path(), Path(),
+                              free_port(), accel, cpu, m.smp, m.memory, name=f"lamh-{cfg.name}")
+    machine = Machine(inv, job_dir, initramfs.READY_PREFIX + nonce)
+    if record is not None:
+        def spawned(pid: int) -> None:
+            record.qemu_pid = pid
+            save()
+        machine.on_spawn = spawned
+    guest = Guest("127.0.0.1", inv.ssh_port, run_keys)
+    try:
+        with step(f"booting {kernel.origin} ({accel.accel}, -cpu {cpu})"):
+            machine.start(m.boot_timeout)
+            ssh_s = guest.connect(max(10.0, m.boot_timeout - (machine.timings.ready or 0)),
+                                  machine.alive)
+        if record is not None:
+            record.notes.extend(machine.notes)
+            ready = machine.timings.ready or 0.0
+            record.timings.update(qemu_start_to_ready_s=round(ready, 3),
+                                  qemu_start_to_ssh_s=round(ready + ssh_s, 3))
+            record.accel["cpu"] = machine.inv.cpu
+        yield Booted(machine, guest, run_keys, kernel)
+    finally:
+        guest.close()
+        machine.stop()
+
+
+def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts) -> JobRecord:
+    rec = store.job(job.name)
+    job_dir = store.job_dir(job.name)
+    rec.status = "booting"
+    store.save()
+    crashed: str | None = None
+    try:
+        with boot(job.config, job_dir, paths, facts, rec, save=store.save) as b:
+            rec.status = "running"
+            store.save()
+            console = b.machine.console
+            assert console is not None
+            for test in job.tests:
+                if crashed is not None:
+                    rec.results.append(_notrun(test.name, crashed))
+                    continue
+                if "lam" in test.needs and rec.lam.get("status") != "requested":
+                    rec.results.append(TestResult(
+                        test.name, test.name, 1, Verdict.SKIP,
+                        reason="needs lam: " + "; ".join(rec.lam.get("reasons", []))))
+                    store.save()
+                    continue
+                for it in range(1, test.repeat + 1):
+                    r = run_test(b.guest, console, b.machine.alive, test, it, job_dir)
+                    rec.results.append(r)
+                    store.save()
+                    say(f"{job.name}/{r.name}: {r.verdict.value}"
+                        + (f" ({r.reason})" if r.reason else ""))
+                    if r.verdict in (Verdict.CRASH, Verdict.ERROR):
+                        if not b.machine.alive() or r.verdict is Verdict.ERROR:
+                            how = "crashed" if r.verdict is Verdict.CRASH else "lost"
+                            crashed = f"guest {how} in {r.name}: {r.reason}"
+                        break
+            boot_reports = console.reports_for(None)
+            if boot_reports:
+                refs = save_reports(boot_reports, job_dir, ".")
+                rec.boot_oopses = [dataclasses.asdict(x) for x in refs]
+    except BootError as e:
+        rec.status, rec.error = "error", f"boot failed: {e}"
+    except InfraError as e:
+        rec.status, rec.error = "error", str(e)
+    except (KeyboardInterrupt, Interrupted):
+        rec.status, rec.error = "interrupted", "interrupted by signal"
+        _mark_notrun(rec, job, "run interrupted")
+        raise
+    finally:
+        store.save()
+    if rec.error:
+        _mark_notrun(rec, job, rec.error)
+    elif any(r.verdict.is_bad for r in rec.results):
+        rec.status = "failed"
+    elif any(r.verdict is Verdict.ERROR for r in rec.results):
+        rec.status = "error"
+    else:
+        rec.status = "passed"
+    store.save()
+    return rec
+
+
+def _notrun(name: str, reason: str) -> TestResult:
+    return TestResult(name, name, 1, Verdict.NOTRUN, reason=reason)
+
+
+def _mark_notrun(rec: JobRecord, job: Job, reason: str) -> None:
+    done = {r.test for r in rec.results}
+    for t in job.tests:
+        if t.name not in done:
+            rec.results.append(_notrun(t.name, reason))
+
+
+def exit_code(jobs: list[JobRecord]) -> int:
+    results = [r for j in jobs for r in j.results]
+    if any(r.verdict.is_bad for r in results):
+        return EXIT_TEST_FAILED
+    if any(j.error for j in jobs) or any(r.verdict is Verdict.ERROR for r in results):
+        return EXIT_INFRA
+    return EXIT_OK
+
+
+def run(cfg: Config, paths: Paths, only: list[str] | None = None,
+        argv: list[str] | None = None) -> tuple[int, Path]:
+    jobs = plan(cfg, only)
+    facts = hostinfo.probe(cfg.machine.qemu)
+    meta = {"config_file": str(cfg.path), "config": _config_json(cfg),
+            "reproducer": " ".join(argv or sys.argv), **host_meta(facts)}
+    store = RunStore.create(paths.results, cfg.name, meta)
+    say(f"results in {store.root}")
+    code = EXIT_INFRA
+    status = "error"
+    try:
+        for job in jobs:
+            run_job(job, store, paths, facts)
+        code = exit_code(store.jobs)
+        status = {EXIT_OK: "passed", EXIT_TEST_FAILED: "failed"}.get(code, "error")
+    except (KeyboardInterrupt, Interrupted):
+        status, code = "interrupted", 130
+        raise
+    except HarnessError as e:
+        status, code = "error", e.exit_code
+        store.meta["error"] = str(e)
+        raise
+    finally:
+        junit.write(store.jobs, store.root)
+        store.finish(status, code)
+    return code, store.root
+
+
+def _config_json(cfg: Config) -> dict[str, Any]:
+    d = dataclasses.asdict(cfg)
+    d.pop("locs", None)
+    d["path"] = str(cfg.path)
+    for t in d.get("tests", []):
+        t.pop("loc", None)
+    for p in d.get("payloads", []):
+        p.pop("loc", None)
+    return d

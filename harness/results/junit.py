@@ -1,0 +1,62 @@
+"""JUnit XML with junit-xml: one testsuite per job, one testcase per test
+(per iteration where repeated).  crash and fail are failures carrying the
+title and text, skip and notrun are skipped with the reason, infrastructure
+problems are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from junit_xml import TestCase, TestSuite, to_xml_report_string
+
+from ..model import Verdict
+from .store import JobRecord
+
+MAX_OUTPUT = 64 * 1024
+
+
+def _read(path: Path, limit: int = MAX_OUTPUT) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    if len(data) > limit:
+        data = b"[... truncated ...]\n" + data[-limit:]
+    return data.decode("utf-8", "replace")
+
+
+def job_suite(job: JobRecord, job_dir: Path) -> TestSuite:
+    cases: list[TestCase] = []
+    if job.error:
+        boot = TestCase("boot", classname=job.name, elapsed_sec=job.timings.get("boot_s"))
+        boot.add_error_info(message=job.error, error_type="infrastructure")
+        cases.append(boot)
+    for r in job.results:
+        tc = TestCase(r.name, classname=job.name, elapsed_sec=r.duration,
+                      stdout=_read(job_dir / r.stdout) if r.stdout else None,
+                      stderr=_read(job_dir / r.stderr) if r.stderr else None)
+        if r.verdict is Verdict.CRASH:
+            text = "\n".join(_read(job_dir / o.file) for o in r.oopses)
+            tc.add_failure_info(message=f"crash: {r.reason}", output=text, failure_type="crash")
+        elif r.verdict is Verdict.FAIL:
+            tc.add_failure_info(message=r.reason, failure_type="fail")
+        elif r.verdict is Verdict.SKIP:
+            tc.add_skipped_info(message=r.reason)
+        elif r.verdict is Verdict.NOTRUN:
+            tc.add_skipped_info(message=f"not run: {r.reason}")
+        elif r.verdict is Verdict.ERROR:
+            tc.add_error_info(message=r.reason, error_type="infrastructure")
+        cases.append(tc)
+    props = {k: str(v) for k, v in (("accel", job.accel.get("accel")),
+                                     ("lam", job.lam.get("status")),
+                                     ("kernel", job.kernel.get("origin"))) if v}
+    return TestSuite(job.name, cases, properties=props)
+
+
+def write(jobs: list[JobRecord], root: Path) -> Path:
+    suites = [job_suite(j, root / j.name) for j in jobs]
+    out = root / "junit.xml"
+    tmp = root / ".junit.xml.tmp"
+    tmp.write_text(to_xml_report_string(suites, encoding="utf-8"), encoding="utf-8")
+    tmp.replace(out)
+    return out

@@ -1,0 +1,91 @@
+"""The results folder: ``run.json`` written at the start and rewritten
+atomically as the run goes, so a killed run still leaves a readable one."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..model import TestResult
+
+SCHEMA = 1
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class JobRecord:
+    name: str
+    status: str = "pending"  # pending | booting | running | passed | failed | error | interrupted
+    error: str | None = None
+    qemu_pid: int | None = None
+    accel: dict[str, Any] = field(default_factory=dict)
+    lam: dict[str, Any] = field(default_factory=dict)
+    kernel: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    boot_oopses: list[dict[str, Any]] = field(default_factory=list)
+    results: list[TestResult] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "results"}
+        d["tests"] = [r.to_json() for r in self.results]
+        return d
+
+
+class RunStore:
+    def __init__(self, root: Path, meta: dict[str, Any]) -> None:
+        self.root = root
+        self.meta = meta
+        self.jobs: list[JobRecord] = []
+        self.t0 = time.monotonic()
+
+    @staticmethod
+    def create(results_dir: Path, name: str, meta: dict[str, Any]) -> RunStore:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        safe = re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
+        results_dir.mkdir(parents=True, exist_ok=True)
+        for n in range(1000):
+            root = results_dir / (f"{stamp}-{safe}" + (f"-{n}" if n else ""))
+            try:
+                root.mkdir()
+                break
+            except FileExistsError:
+                continue
+        store = RunStore(root, {"schema": SCHEMA, "run_id": root.name, "started": _now(),
+                                "status": "running", **meta})
+        store.save()
+        return store
+
+    def job(self, name: str) -> JobRecord:
+        j = JobRecord(name)
+        self.jobs.append(j)
+        self.job_dir(name).mkdir(parents=True, exist_ok=True)
+        self.save()
+        return j
+
+    def job_dir(self, name: str) -> Path:
+        return self.root / name
+
+    def to_json(self) -> dict[str, Any]:
+        d = dict(self.meta)
+        d["elapsed_s"] = round(time.monotonic() - self.t0, 3)
+        d["jobs"] = [j.to_json() for j in self.jobs]
+        return d
+
+    def save(self) -> None:
+        tmp = self.root / ".run.json.tmp"
+        tmp.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n")
+        os.replace(tmp, self.root / "run.json")
+
+    def finish(self, status: str, exit_code: int) -> None:
+        self.meta.update(status=status, exit_code=exit_code, finished=_now())
+        self.save()

@@ -1,0 +1,205 @@
+"""The serial console: captured through pexpect from QEMU's socket chardev,
+streamed to ``console.log`` as it arrives, and scanned live for oops reports,
+test markers and the readiness marker."""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pexpect
+import pexpect.fdpexpect
+
+from ..errors import BootError
+from ..parse.oops import OopsScanner, Report
+
+_MARK = re.compile(r"lam-harness: (start|end) ([A-Za-z0-9_.+#-]+)(?: rc=(\d+))?")
+
+
+@dataclass
+class TaggedReport:
+    report: Report
+    test_id: str | None  # the test running when the report's first line appeared
+
+
+class Console:
+    def __init__(self, log_path: Path, ready_line: str) -> None:
+        self.log_path = log_path
+        self.ready_line = ready_line
+        self.ready = threading.Event()
+        self.closed = threading.Event()
+        self.reports: list[TaggedReport] = []
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.current_test: str | None = None
+        self.ended: dict[str, int | None] = {}  # test id -> rc seen in its end marker
+        self.lines = 0
+        self.tee: BinaryIO | None = None
+        self.on_line: Callable[[str], None] | None = None
+        self._transitions: list[tuple[int, str | None]] = [(0, None)]
+        self._scanner = OopsScanner()
+        self._sock: socket.socket | None = None
+        self._child: pexpect.fdpexpect.fdspawn | None = None
+        self._thread: threading.Thread | None = None
+        self._log: BinaryIO | None = None
+
+    # -- attaching -------------------------------------------------------------
+    def attach(self, path: Path, alive: Callable[[], bool], timeout: float = 30.0) -> None:
+        """Connect to QEMU's serial socket (QEMU waits for us before it runs)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(str(path))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                s.close()
+                if not alive():
+                    raise BootError("QEMU exited before its serial console came up") from None
+                if time.monotonic() > deadline:
+                    raise BootError(f"QEMU's serial socket {path} did not appear "
+                                    f"within {timeout:.0f}s") from None
+                time.sleep(0.005)
+        self._sock = s
+        self._log = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 (closed by pump)
+        self._child = pexpect.fdpexpect.fdspawn(s.fileno(), timeout=None)
+        self._thread = threading.Thread(target=self._pump, name="console", daemon=True)
+        self._thread.start()
+
+    def send(self, data: bytes) -> None:
+        if self._sock is not None:
+            self._sock.sendall(data)
+
+    # -- the pump thread -------------------------------------------------------
+    def _pump(self) -> None:
+        assert self._child is not None and self._log is not None
+        partial = b""
+        try:
+            while True:
+                try:
+                    data = self._child.read_nonblocking(65536, timeout=0.5)
+                except pexpect.TIMEOUT:
+                    continue
+                except (pexpect.EOF, OSError):
+                    break
+                if not data:
+                    break
+                self._log.write(data)
+                if self.tee is not None:
+                    self.tee.write(data)
+                    self.tee.flush()
+                *lines, partial = (partial + data).split(b"\n")
+                for raw in lines:
+                    self._line(raw.decode("utf-8", "replace").rstrip("\r"))
+        finally:
+            if partial:
+                self._line(partial.decode("utf-8", "replace").rstrip("\r"))
+            with self.lock:
+                for r in self._scanner.flush():
+                    self._add(r)
+                self.closed.set()
+                self.changed.notify_all()
+            self._log.close()
+
+    def _line(self, line: str) -> None:
+        with self.lock:
+            done = self._scanner.feed(line)
+            self.lines = self._scanner.lineno
+            if "lam-harness: " in line:
+                if line.endswith(self.ready_line) or self.ready_line in line:
+                    self.ready.set()
+                m = _MARK.search(line)
+                if m:
+                    kind, tid, rc = m.groups()
+                    if kind == "start":
+                        self.current_test = tid
+                    else:
+                        self.ended[tid] = int(rc) if rc is not None else None
+                        if self.current_test == tid:
+                            self.current_test = None
+                    self._transitions.append((self.lines, self.current_test))
+            for r in done:
+                self._add(r)
+            if done or "lam-harness: " in line:
+                self.changed.notify_all()
+        if self.on_line is not None:
+            self.on_line(line)
+
+    def _add(self, r: Report) -> None:
+        keys = [n for n, _ in self._transitions]
+        i = bisect.bisect_right(keys, r.first_line - 1) - 1
+        # The marker line itself counts for the state after it.
+        self.reports.append(TaggedReport(r, self._transitions[max(i, 0)][1]))
+
+    # -- queries ---------------------------------------------------------------
+    def wait_end(self, test_id: str, timeout: float) -> bool:
+        """Wait until the test's end marker was seen and no report is open."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while not self.closed.is_set():
+                if test_id in self.ended and not self._scanner.in_report:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.changed.wait(left)
+            return test_id in self.ended
+
+    def reports_for(self, test_id: str | None) -> list[Report]:
+        with self.lock:
+            return [t.report for t in self.reports if t.test_id == test_id]
+
+    def in_report(self) -> bool:
+        with self.lock:
+            return self._scanner.in_report
+
+    def wait_closed(self, timeout: float) -> bool:
+        return self.closed.wait(timeout)
+
+    def close(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def interact(self, escape: bytes = b"\x1d") -> None:
+        """Relay the terminal to the console until ``escape`` (Ctrl-]) or EOF."""
+        import termios
+        import tty
+
+        self.tee = sys.stdout.buffer
+        fd = sys.stdin.fileno()
+        old = termios.tcgetattr(fd) if os.isatty(fd) else None
+        try:
+            if old is not None:
+                tty.setraw(fd)
+            while not self.closed.is_set():
+                import select
+
+                r, _, _ = select.select([fd], [], [], 0.2)
+                if fd in r:
+                    data = os.read(fd, 1024)
+                    if not data or escape in data:
+                        break
+                    self.send(data)
+        finally:
+            if old is not None:
+                termios.tcsetattr(fd, termios.TCSADRAIN, old)
+            self.tee = None
+
+

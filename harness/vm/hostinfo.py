@@ -1,0 +1,159 @@
+"""What this host can do for a guest: KVM (real or not), CPU LAM, QEMU.
+
+Reads /sys, /proc and the CPUID instruction; runs ``qemu -version`` and
+``-cpu help``.  The accel decision itself is a pure function of these facts.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import platform
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from ..errors import MissingToolError
+
+LAM_CPUID_LEAF, LAM_CPUID_SUBLEAF, LAM_EAX_BIT = 7, 1, 26
+
+# push rbx; mov eax,edi; mov ecx,esi; mov r8,rdx; cpuid;
+# mov [r8],eax; mov [r8+4],ebx; mov [r8+8],ecx; mov [r8+12],edx; pop rbx; ret
+_CPUID_CODE = bytes.fromhex("5389f889f14989d00fa2418900418958044189480841895" "00c5bc3")
+
+
+def cpuid(leaf: int, subleaf: int = 0) -> tuple[int, int, int, int] | None:
+    """Execute CPUID on this CPU (x86-64 only); None where it cannot run."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return None
+    try:
+        buf = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    except (OSError, ValueError):
+        return None
+    try:
+        buf.write(_CPUID_CODE)
+        addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+        fn = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_uint32,
+                              ctypes.POINTER(ctypes.c_uint32))(addr)
+        out = (ctypes.c_uint32 * 4)()
+        fn(leaf, subleaf, out)
+        result = (out[0], out[1], out[2], out[3])
+        del fn
+        return result
+    finally:
+        try:
+            buf.close()
+        except BufferError:  # a ctypes view still alive; the page is freed at exit
+            pass
+
+
+@dataclass
+class KvmFacts:
+    dev_present: bool
+    dev_usable: bool  # open(O_RDWR) works for us
+    modules: list[str]  # kvm-related modules loaded: kvm_intel, kvm_amd, kvm_pvm...
+
+    @property
+    def real(self) -> bool:
+        return any(m in self.modules for m in ("kvm_intel", "kvm_amd"))
+
+    @property
+    def flavour(self) -> str:
+        for m in ("kvm_intel", "kvm_amd"):
+            if m in self.modules:
+                return m
+        others = [m for m in self.modules if m != "kvm"]
+        return others[0] if others else ("kvm" if self.dev_present else "none")
+
+
+@dataclass
+class QemuFacts:
+    binary: str
+    found: bool
+    version: str | None = None
+    version_tuple: tuple[int, ...] = ()
+    knows_lam: bool = False
+
+
+@dataclass
+class HostFacts:
+    kernel: str
+    cpu_model: str
+    cpu_lam: bool | None  # None: could not execute CPUID
+    kvm: KvmFacts
+    qemu: QemuFacts
+    tools: dict[str, str | None] = field(default_factory=dict)
+
+
+def kvm_facts(sys_module: Path = Path("/sys/module"), dev: Path = Path("/dev/kvm")) -> KvmFacts:
+    mods = sorted(p.name for p in sys_module.glob("kvm*")) if sys_module.is_dir() else []
+    usable = False
+    if dev.exists():
+        try:
+            fd = os.open(dev, os.O_RDWR | os.O_CLOEXEC)
+            os.close(fd)
+            usable = True
+        except OSError:
+            usable = False
+    return KvmFacts(dev.exists(), usable, mods)
+
+
+def cpu_lam() -> bool | None:
+    regs = cpuid(0)
+    if regs is None or regs[0] < LAM_CPUID_LEAF:
+        return None if regs is None else False
+    r = cpuid(LAM_CPUID_LEAF, LAM_CPUID_SUBLEAF)
+    return None if r is None else bool(r[0] >> LAM_EAX_BIT & 1)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def qemu_binary(setting: str) -> str:
+    return "qemu-system-x86_64" if setting == "system" else setting
+
+
+@cache
+def qemu_facts(binary: str) -> QemuFacts:
+    path = shutil.which(binary)
+    if path is None:
+        return QemuFacts(binary, False)
+    out = subprocess.run([path, "-version"], capture_output=True, text=True).stdout
+    m = re.search(r"version (\d+)\.(\d+)(?:\.(\d+))?", out)
+    vt = tuple(int(x) for x in m.groups() if x is not None) if m else ()
+    cpus = subprocess.run([path, "-cpu", "help"], capture_output=True, text=True).stdout
+    knows_lam = bool(re.search(r"(?m)^\s+.*\blam\b", cpus.split("Recognized CPUID flags:")[-1]))
+    return QemuFacts(path, True, ".".join(map(str, vt)) or None, vt, knows_lam)
+
+
+def require_qemu(binary: str) -> QemuFacts:
+    q = qemu_facts(binary)
+    if not q.found:
+        raise MissingToolError(f"{binary} not found: install qemu-system-x86 >= 9.1 from "
+                               "bookworm-backports (make setup does)")
+    return q
+
+
+TOOLS = ("qemu-system-x86_64", "busybox", "dropbear", "dropbearkey", "apt-get", "dpkg-deb",
+         "ldd", "git", "make", "gcc", "ccache")
+
+
+def probe(qemu: str = "system") -> HostFacts:
+    tools = {t: shutil.which(t) or (t if Path(f"/bin/{t}").exists() else None) for t in TOOLS}
+    return HostFacts(platform.release(), cpu_model(), cpu_lam(), kvm_facts(),
+                     qemu_facts(qemu_binary(qemu)), tools)
+
+
+__all__ = ["HostFacts", "KvmFacts", "QemuFacts", "probe", "kvm_facts", "qemu_facts", "cpuid",
+           "require_qemu", "MissingToolError"]

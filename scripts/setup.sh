@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Idempotent setup on Debian 12 (bookworm), as root: system packages (QEMU >= 9.1
+# from bookworm-backports, without Recommends), then a Python venv in .venv.
+# Fast when everything is already there: no apt or pip call at all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 3; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || die "run as root (or install sudo): system packages are needed"
+  SUDO="sudo"
+fi
+
+# Packages from the release itself, and from bookworm-backports (QEMU 10: the 'lam' CPU flag).
+BASE_PKGS=(busybox-static dropbear-bin cpio xz-utils zstd kmod ca-certificates python3-venv
+           git make gcc flex bison bc libelf-dev libssl-dev rsync ccache)
+BPO_PKGS=(qemu-system-x86 qemu-utils)
+
+missing=()
+for p in "${BASE_PKGS[@]}" "${BPO_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+qemu_ok() {
+  command -v qemu-system-x86_64 >/dev/null || return 1
+  v=$(qemu-system-x86_64 -version | sed -n 's/.*version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+  set -- $v
+  [ "${1:-0}" -gt 9 ] || { [ "${1:-0}" -eq 9 ] && [ "${2:-0}" -ge 1 ]; }
+}
+qemu_ok || missing+=(qemu-system-x86)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  . /etc/os-release
+  [ "${ID:-}" = debian ] || die "this setup script knows Debian only (found ${ID:-unknown}); install ${missing[*]} and QEMU >= 9.1 by hand"
+  codename=${VERSION_CODENAME:-bookworm}
+  if [ "$codename" = bookworm ] && ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    say "enabling bookworm-backports (for QEMU >= 9.1)"
+    echo "deb http://deb.debian.org/debian bookworm-backports main" | $SUDO tee /etc/apt/sources.list.d/lam-harness-backports.list >/dev/null
+  fi
+  say "installing: ${missing[*]}"
+  $SUDO apt-get update -q >/dev/null
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -q --no-install-recommends "${BASE_PKGS[@]}" >/dev/null
+  if [ "$codename" = bookworm ]; then
+    $SUDO apt-get install -y -q --no-install-recommends -t bookworm-backports "${BPO_PKGS[@]}" >/dev/null
+  else
+    $SUDO apt-get install -y -q --no-install-recommends "${BPO_PKGS[@]}" >/dev/null
+  fi
+  qemu_ok || die "QEMU >= 9.1 is needed (the 'lam' CPU flag); found: $(qemu-system-x86_64 -version 2>/dev/null | head -1)"
+fi
+
+# The Python side: a venv with the project and its test tools.
+PY=${PYTHON:-python3}
+stamp=.venv/.lam-harness-setup
+want=$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "creating .venv and installing lam-harness with its test tools"
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e '.[test]'
+  echo "$want" > "$stamp"
+fi
+say "ready: $(qemu-system-x86_64 -version | head -1); $(.venv/bin/python --version)"

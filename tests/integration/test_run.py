@@ -1,0 +1,218 @@
+"""The run pipeline end to end on Debian's 6.12 cloud kernel in real QEMU."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.helpers import cli, env, run, write_config
+
+pytestmark = pytest.mark.vm
+
+
+def test_verdicts_timeout_skip_and_real_panic(debian_kernel: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, """
+        machine: {accel: auto, smp: 2, memory: 1G, boot_timeout: 120}
+        tests:
+          - {name: passes, run: "echo hello from $(uname -r)", timeout: 30}
+          - {name: fails, run: "echo to-stderr >&2; exit 1", timeout: 30}
+          - {name: hangs, run: ["sleep", "300"], timeout: 3}
+          - {name: after-timeout, run: "true", timeout: 30}
+          - {name: skips, run: "echo '# SKIP no such feature'; exit 4", timeout: 30}
+          - {name: repeated, run: "true", repeat: 3, timeout: 30}
+          - {name: panics, run: "echo c > /proc/sysrq-trigger", timeout: 60}
+          - {name: never-runs, run: "true", timeout: 30}
+    """)
+    out = run(cfg, tmp_path / "results")
+    assert out.code == 1, out.stderr
+    t = out.tests()
+    assert t["passes"]["verdict"] == "pass"
+    assert (out.run_dir / "it" / "passes" / "stdout").read_text().startswith("hello from 6.12")
+    assert t["fails"]["verdict"] == "fail" and t["fails"]["exit_status"] == 1
+    assert (out.run_dir / "it" / "fails" / "stderr").read_text() == "to-stderr\n"
+    assert t["hangs"]["verdict"] == "fail" and "timed out" in t["hangs"]["reason"]
+    assert t["hangs"]["duration"] < 10
+    assert t["after-timeout"]["verdict"] == "pass"
+    assert t["skips"]["verdict"] == "skip" and "SKIP no such feature" in t["skips"]["reason"]
+    assert [t[f"repeated#{i}"]["verdict"] for i in (1, 2, 3)] == ["pass"] * 3
+    crash = t["panics"]
+    assert crash["verdict"] == "crash"
+    assert "Kernel panic - not syncing: sysrq triggered crash" in crash["reason"]
+    oops = out.run_dir / "it" / crash["oopses"][0]["file"]
+    assert "sysrq triggered crash" in oops.read_text()
+    assert t["never-runs"]["verdict"] == "notrun"
+    assert "crashed in panics" in t["never-runs"]["reason"]
+    job = out.run["jobs"][0]
+    assert job["accel"]["accel"] in ("kvm", "tcg") and job["accel"]["reason"]
+    assert out.run["status"] == "failed" and out.run["exit_code"] == 1
+    console = (out.run_dir / "it" / "console.log").read_text(errors="replace")
+    assert "Linux version 6.12" in console and "sysrq triggered crash" in console
+    # JUnit: one suite, one case per test and iteration, kinds mapped.
+    suite = out.junit().find("testsuite")
+    assert suite is not None and suite.get("name") == "it"
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert len(cases) == 10
+    assert cases["passes"].find("failure") is None and cases["passes"].find("skipped") is None
+    assert cases["fails"].find("failure") is not None
+    assert "sysrq triggered crash" in cases["panics"].find("failure").get("message")  # type: ignore[union-attr]
+    assert cases["skips"].find("skipped") is not None
+    assert "not run" in cases["never-runs"].find("skipped").get("message")  # type: ignore[union-attr]
+
+
+def test_lam_tests_skip_with_reason_without_lam(debian_kernel: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, """
+        machine: {boot_timeout: 120}
+        tests:
+          - {name: lam-flag, run: "grep -qw lam /proc/cpuinfo", needs: [lam]}
+          - {name: plain, run: "true"}
+    """)
+    out = run(cfg, tmp_path / "results")
+    t = out.tests()
+    lam = out.run["jobs"][0]["lam"]
+    if lam["status"] == "requested":  # a LAM host with real KVM: the test really runs
+        assert t["lam-flag"]["verdict"] == "pass"
+    else:
+        assert out.code == 0, out.stderr
+        assert t["lam-flag"]["verdict"] == "skip"
+        assert "needs lam" in t["lam-flag"]["reason"] and lam["reasons"]
+    assert t["plain"]["verdict"] == "pass"
+
+
+def test_kernel_that_cannot_boot_is_infra_error(debian_kernel: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, """
+        machine: {cmdline: "rdinit=/nowhere init=/nowhere", boot_timeout: 120}
+        tests:
+          - {name: never, run: "true"}
+    """)
+    t0 = time.monotonic()
+    out = run(cfg, tmp_path / "results")
+    assert out.code == 3, out.stderr
+    job = out.run["jobs"][0]
+    assert job["status"] == "error" and "boot failed" in job["error"]
+    assert "Kernel panic" in job["error"]
+    assert out.tests()["never"]["verdict"] == "notrun"
+    err = out.junit().find("testsuite/testcase[@name='boot']/error")
+    assert err is not None
+    assert time.monotonic() - t0 < 90
+
+
+def test_forced_kvm_never_hangs(debian_kernel: Path, tmp_path: Path) -> None:
+    """On this kind of host /dev/kvm is kvm_pvm: QEMU would pause forever on a
+    KVM internal error. The harness must end it quickly as an infra error."""
+    from harness.vm.hostinfo import kvm_facts
+
+    kvm = kvm_facts()
+    cfg = write_config(tmp_path, """
+        machine: {accel: kvm, boot_timeout: 240}
+        tests:
+          - {name: t, run: "true"}
+    """)
+    t0 = time.monotonic()
+    out = run(cfg, tmp_path / "results")
+    took = time.monotonic() - t0
+    if kvm.real and kvm.dev_usable:
+        assert out.code == 0, out.stderr
+        return
+    assert out.code == 3, out.stderr
+    job = out.run["jobs"][0]
+    assert job["status"] == "error"
+    if kvm.dev_present:
+        assert "KVM" in job["error"]
+    assert took < 60, f"forced KVM took {took:.0f}s to fail"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_mid_run_keeps_results_and_kills_qemu(debian_kernel: Path, tmp_path: Path,
+                                                     sig: signal.Signals) -> None:
+    cfg = write_config(tmp_path, """
+        machine: {boot_timeout: 120}
+        tests:
+          - {name: first, run: "true"}
+          - {name: long, run: "sleep 120", timeout: 200}
+          - {name: last, run: "true"}
+    """)
+    results = tmp_path / "results"
+    p = subprocess.Popen([sys.executable, "-m", "harness", "run", str(cfg), "--results",
+                          str(results)], env=env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    console = None
+    while time.monotonic() < deadline:
+        logs = list(results.glob("*/it/console.log"))
+        if logs and "lam-harness: start long.1" in logs[0].read_text(errors="replace"):
+            console = logs[0]
+            break
+        assert p.poll() is None, p.communicate()
+        time.sleep(0.2)
+    assert console is not None, "test 'long' never started"
+    run_dir = console.parent.parent
+    import json
+
+    qemu_pid = json.loads((run_dir / "run.json").read_text())["jobs"][0]["qemu_pid"]
+    p.send_signal(sig)
+    _, stderr = p.communicate(timeout=30)
+    assert p.returncode == 130, stderr
+    data = json.loads((run_dir / "run.json").read_text())
+    assert data["status"] == "interrupted"
+    verdicts = {t["name"]: t["verdict"] for t in data["jobs"][0]["tests"]}
+    assert verdicts["first"] == "pass"
+    assert verdicts["long"] == "notrun" and verdicts["last"] == "notrun"
+    assert (run_dir / "junit.xml").exists()
+    assert "lam-harness: ready" in console.read_text(errors="replace")
+    assert not _alive(qemu_pid), "QEMU outlived the harness"
+
+
+def test_sigkill_of_harness_still_kills_qemu(debian_kernel: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, """
+        machine: {boot_timeout: 120}
+        tests:
+          - {name: long, run: "sleep 120", timeout: 200}
+    """)
+    results = tmp_path / "results"
+    p = subprocess.Popen([sys.executable, "-m", "harness", "run", str(cfg), "--results",
+                          str(results)], env=env(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    import json
+
+    deadline = time.monotonic() + 120
+    pid = None
+    while time.monotonic() < deadline and pid is None:
+        for rj in results.glob("*/run.json"):
+            jobs = json.loads(rj.read_text()).get("jobs", [])
+            pid = jobs[0].get("qemu_pid") if jobs else None
+        time.sleep(0.2)
+    assert pid, "QEMU never started"
+    p.kill()
+    p.wait()
+    for _ in range(50):
+        if not _alive(pid):
+            break
+        time.sleep(0.1)
+    assert not _alive(pid), "QEMU outlived a SIGKILLed harness"
+
+
+def test_boot_cmd_runs_one_command(debian_kernel: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, """
+        machine: {boot_timeout: 120}
+    """)
+    p = cli("boot", str(cfg), "--cmd", "uname -r; exit 7", timeout=300)
+    assert p.returncode == 7, p.stderr
+    assert p.stdout.startswith("6.12")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is not a live QEMU
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness import config
+from harness.errors import ConfigError
+
+GOOD = """\
+name: demo
+kernel:
+  debian: linux-image-6.12.*-cloud-amd64-unsigned
+machine:
+  accel: tcg
+  smp: 2
+  memory: 1G
+tests:
+  - name: a
+    run: "uname -a"
+    timeout: 5
+  - name: b
+    run: [ls, /]
+    repeat: 3
+    needs: [lam]
+"""
+
+
+def err(text: str) -> str:
+    with pytest.raises(ConfigError) as e:
+        config.loads(text, "c.yaml")
+    assert e.value.exit_code == 2
+    return str(e.value)
+
+
+def test_good_config_is_typed() -> None:
+    c = config.loads(GOOD, "c.yaml")
+    assert c.kernel.debian == "linux-image-6.12.*-cloud-amd64-unsigned"
+    assert c.machine.accel == "tcg" and c.machine.smp == 2 and c.machine.lam == "auto"
+    assert c.tests[0].timeout == 5.0 and isinstance(c.tests[0].timeout, float)
+    assert c.tests[1].run == ["ls", "/"] and c.tests[1].repeat == 3
+    assert c.tests[1].loc is not None and c.tests[1].loc.line == 12
+    assert c.where("machine.smp") == "c.yaml:6"
+
+
+def test_unknown_key_names_line_and_suggests() -> None:
+    msg = err(GOOD.replace("  smp: 2", "  smpp: 2"))
+    assert msg == "c.yaml:6: unknown key 'smpp' in machine (did you mean 'smp'?)"
+
+
+def test_unknown_top_level_key() -> None:
+    assert err(GOOD + "tset: []\n").startswith("c.yaml:16: unknown key 'tset' at top level")
+
+
+def test_wrong_type_names_line() -> None:
+    msg = err(GOOD.replace("repeat: 3", "repeat: many"))
+    assert msg.startswith("c.yaml:14: tests[1].repeat: expected an integer")
+
+
+def test_bool_is_not_an_int() -> None:
+    assert "expected an integer" in err(GOOD.replace("repeat: 3", "repeat: yes"))
+
+
+def test_bad_enum_suggests() -> None:
+    msg = err(GOOD.replace("accel: tcg", "accel: kvn"))
+    assert msg.startswith("c.yaml:5: machine.accel: 'kvn' is not one of auto, kvm, tcg")
+    assert "did you mean 'kvm'" in msg
+
+
+def test_missing_required_key() -> None:
+    assert "missing required key 'run'" in err(GOOD.replace('    run: "uname -a"\n', ""))
+
+
+def test_kernel_needs_exactly_one_input() -> None:
+    bad = GOOD.replace("  debian: linux-image-6.12.*-cloud-amd64-unsigned\n",
+                       "  image: a\n  debian: b\n")
+    assert err(bad).startswith("c.yaml:3: kernel: give exactly one of image, debian, source")
+
+
+def test_duplicate_test_names() -> None:
+    assert "duplicate test name 'a'" in err(GOOD.replace("name: b", "name: a"))
+
+
+def test_unknown_need() -> None:
+    assert "unknown capability 'lma' (did you mean 'lam'?)" in err(GOOD.replace("[lam]", "[lma]"))
+
+
+def test_yaml_syntax_error_has_line() -> None:
+    assert err("name: x\nkernel: [\n").startswith("c.yaml:3: YAML syntax error")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        config.load(tmp_path / "nope.yaml")
+
+
+def test_duplicate_key() -> None:
+    assert "duplicate key" in err(GOOD.replace("  smp: 2\n", "  smp: 2\n  smp: 3\n"))
+
+
+def test_relative_paths_resolve_against_config_dir(tmp_path: Path) -> None:
+    (tmp_path / "bz").write_bytes(b"x")
+    p = tmp_path / "c.yaml"
+    p.write_text("name: x\nkernel: {image: bz}\n")
+    c = config.load(p)
+    assert c.resolve_path("bz", "kernel.image") == (tmp_path / "bz").resolve()
+    with pytest.raises(ConfigError, match=r"c.yaml:2: kernel.image: 'missing' does not exist"):
+        c.resolve_path("missing", "kernel.image")
+
+
+def test_shipped_configs_load() -> None:
+    root = Path(__file__).resolve().parents[2]
+    for p in sorted((root / "configs").glob("*.yaml")):
+        config.load(p)
