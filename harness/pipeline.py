@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import secrets
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -96,15 +97,16 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
             ssh_s = guest.connect(max(10.0, m.boot_timeout - (machine.timings.ready or 0)),
                                   machine.alive)
         if record is not None:
-            record.notes.extend(machine.notes)
             ready = machine.timings.ready or 0.0
             record.timings.update(qemu_start_to_ready_s=round(ready, 3),
                                   qemu_start_to_ssh_s=round(ready + ssh_s, 3))
-            record.accel["cpu"] = machine.inv.cpu
         yield Booted(machine, guest, run_keys, kernel)
     finally:
         guest.close()
         machine.stop()
+        if record is not None:
+            record.notes.extend(machine.notes)
+            record.accel["cpu"] = machine.inv.cpu
 
 
 def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts) -> JobRecord:
@@ -136,8 +138,8 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts) 
                     say(f"{job.name}/{r.name}: {r.verdict.value}"
                         + (f" ({r.reason})" if r.reason else ""))
                     if r.verdict in (Verdict.CRASH, Verdict.ERROR):
-                        if not b.machine.alive() or r.verdict is Verdict.ERROR:
-                            how = "crashed" if r.verdict is Verdict.CRASH else "lost"
+                        if not _guest_usable(b, r):
+                            how = "crashed" if r.verdict is Verdict.CRASH else "was lost"
                             crashed = f"guest {how} in {r.name}: {r.reason}"
                         break
             boot_reports = console.reports_for(None)
@@ -164,6 +166,21 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts) 
         rec.status = "passed"
     store.save()
     return rec
+
+
+def _guest_usable(b: Booted, r: TestResult) -> bool:
+    """After a crash or error: can later tests still run in this guest?  A panic
+    ends the guest (QEMU exits on the reboot); a WARNING or an oops without
+    panic_on_oops may leave it usable."""
+    if r.verdict is Verdict.ERROR:
+        return False
+    if any(o.kind == "panic" for o in r.oopses) and b.machine.proc is not None:
+        try:
+            b.machine.proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            pass
+    t = b.guest.transport
+    return b.machine.alive() and t is not None and t.is_active()
 
 
 def _notrun(name: str, reason: str) -> TestResult:
