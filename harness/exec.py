@@ -56,6 +56,8 @@ class Guest:
                 raise InfraError("guest died before SSH came up")
             try:
                 sock = socket.create_connection((self.host, self.port), timeout=5)
+                # Small request/response packets: no Nagle delay on our side.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 t = paramiko.Transport(sock)
                 t.start_client(timeout=10)
                 remote = t.get_remote_server_key()

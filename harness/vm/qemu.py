@@ -40,7 +40,16 @@ class QemuInvocation:
     name: str = "lam-harness"
     extra: list[str] = field(default_factory=list)
 
-    def argv(self) -> list[str]:
+    def argv(self, console_stdio: bool = False) -> list[str]:
+        """The command line; ``console_stdio`` puts the serial console on
+        stdio instead of the socket (for references measured without the
+        harness)."""
+        console = ["-serial", "stdio"] if console_stdio else [
+            # server=on,wait=on: QEMU waits for the harness to attach, so the
+            # console is captured from its first byte.
+            "-chardev", f"socket,id=con0,path={self.serial_sock},server=on,wait=on",
+            "-serial", "chardev:con0",
+        ]
         return [
             self.binary,
             "-name", self.name,
@@ -52,10 +61,7 @@ class QemuInvocation:
             "-kernel", str(self.kernel),
             "-initrd", str(self.initrd),
             "-append", self.cmdline,
-            # server=on,wait=on: QEMU waits for the harness to attach, so the
-            # console is captured from its first byte.
-            "-chardev", f"socket,id=con0,path={self.serial_sock},server=on,wait=on",
-            "-serial", "chardev:con0",
+            *console,
             "-chardev", f"socket,id=qmp0,path={self.qmp_sock},server=on,wait=off",
             "-mon", "chardev=qmp0,mode=control",
             # The guest's sshd is reachable on the loopback interface only.
