@@ -83,6 +83,7 @@ class MachineSpec:
 
 @dataclass
 class TestSpec:
+    __test__ = False  # not a pytest test class
     name: str
     run: str | list[str]  # string: run by the guest's sh -c; list: argv
     format: TestFormat = "exit-code"

@@ -34,6 +34,7 @@ class OopsRef:
 
 @dataclass
 class TestResult:
+    __test__ = False  # not a pytest test class
     name: str  # test name, with "#N" for iterations past the first when repeated
     test: str  # the test's name in the config
     iteration: int

@@ -216,3 +216,24 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_boot_interactive_console(debian_kernel: Path, tmp_path: Path) -> None:
+    import pexpect
+
+    cfg = write_config(tmp_path, """
+        machine: {boot_timeout: 120}
+    """)
+    child = pexpect.spawn(sys.executable, ["-m", "harness", "boot", str(cfg)], env=env(),
+                          timeout=120, encoding="utf-8")
+    try:
+        child.expect(r"Ctrl-\] to quit")
+        child.sendline("")
+        child.expect("lam-guest# ", timeout=30)
+        child.sendline("echo answer=$((6*7))")
+        child.expect("answer=42", timeout=30)
+        child.send("\x1d")
+        child.expect(pexpect.EOF, timeout=30)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0

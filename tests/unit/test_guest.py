@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import io
+import lzma
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.errors import InfraError
+from harness.guest import cpio, modules
+
+
+def test_cpio_is_read_by_gnu_cpio() -> None:
+    if shutil.which("cpio") is None:
+        pytest.fail("cpio not installed (make setup installs it)")
+    buf = io.BytesIO()
+    cpio.write(buf, [cpio.Entry.dir("etc"), cpio.Entry.file("etc/x", b"hello", 0o600),
+                     cpio.Entry.symlink("bin/sh", "busybox"), cpio.Entry.file("odd", b"abc")])
+    out = subprocess.run(["cpio", "-itv"], input=buf.getvalue(), capture_output=True,
+                         check=True).stdout.decode()
+    lines = out.splitlines()
+    assert lines[0].startswith("drwxr-xr-x") and lines[0].endswith(" etc")
+    assert lines[1].startswith("-rw-------") and "root     root" in lines[1]
+    assert lines[2].startswith("lrwxrwxrwx") and lines[2].endswith("bin/sh -> busybox")
+    assert len(buf.getvalue()) % 4 == 0
+
+
+def test_cpio_contents_round_trip(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    cpio.write(buf, [cpio.Entry.dir("d"), cpio.Entry.file("d/f", b"x" * 1001, 0o755)])
+    subprocess.run(["cpio", "-id", "--quiet"], input=buf.getvalue(), cwd=tmp_path, check=True)
+    assert (tmp_path / "d" / "f").read_bytes() == b"x" * 1001
+    assert (tmp_path / "d" / "f").stat().st_mode & 0o777 == 0o755
+
+
+def _ko(depends: str) -> bytes:
+    return b"\x7fELF junk\x00license=GPL\x00depends=" + depends.encode() + b"\x00name=x\x00"
+
+
+def test_module_closure_orders_dependencies_and_skips_builtins(tmp_path: Path) -> None:
+    d = tmp_path / "6.12.0"
+    (d / "kernel" / "net").mkdir(parents=True)
+    (d / "kernel" / "net" / "virtio_net.ko.xz").write_bytes(
+        lzma.compress(_ko("net_failover,virtio")))
+    (d / "kernel" / "net" / "net_failover.ko.xz").write_bytes(lzma.compress(_ko("failover")))
+    (d / "kernel" / "net" / "failover.ko").write_bytes(_ko(""))
+    (d / "modules.builtin").write_text("kernel/drivers/virtio/virtio.ko\n")
+    got = modules.closure(d, ["virtio-net"])
+    assert [m.name for m in got] == ["failover", "net_failover", "virtio_net"]
+    assert got[2].data.startswith(b"\x7fELF")
+    assert modules.closure(d, ["virtio"]) == []
+    with pytest.raises(InfraError, match="'nope' is neither built in"):
+        modules.closure(d, ["nope"])

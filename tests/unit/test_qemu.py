@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.config import MachineSpec
+from harness.errors import InfraError
+from harness.vm import qemu
+from harness.vm.hostinfo import HostFacts, KvmFacts, QemuFacts
+
+PVM = KvmFacts(dev_present=True, dev_usable=True, modules=["kvm", "kvm_pvm"])
+INTEL = KvmFacts(dev_present=True, dev_usable=True, modules=["kvm", "kvm_intel"])
+NONE = KvmFacts(dev_present=False, dev_usable=False, modules=[])
+Q10 = QemuFacts("/usr/bin/qemu-system-x86_64", True, "10.0.2", (10, 0, 2), True)
+
+
+def facts(kvm: KvmFacts, lam: bool | None, q: QemuFacts = Q10) -> HostFacts:
+    return HostFacts("6.8.0", "cpu", lam, kvm, q)
+
+
+def test_auto_takes_tcg_on_a_software_kvm() -> None:
+    c = qemu.choose_accel("auto", PVM)
+    assert c.accel == "tcg" and "kvm_pvm" in c.reason
+
+
+def test_auto_takes_real_kvm() -> None:
+    c = qemu.choose_accel("auto", INTEL)
+    assert c.accel == "kvm" and "kvm_intel" in c.reason
+
+
+def test_auto_without_kvm() -> None:
+    assert qemu.choose_accel("auto", NONE).accel == "tcg"
+
+
+def test_forced_kvm_on_pvm_is_allowed_with_a_warning() -> None:
+    c = qemu.choose_accel("kvm", PVM)
+    assert c.accel == "kvm" and "warning" in c.reason
+
+
+def test_forced_kvm_without_dev_kvm_is_infra_error() -> None:
+    with pytest.raises(InfraError, match="no /dev/kvm"):
+        qemu.choose_accel("kvm", NONE)
+
+
+def test_lam_auto_absent_under_tcg_names_each_reason() -> None:
+    accel = qemu.choose_accel("auto", PVM)
+    lam = qemu.choose_lam("auto", accel, facts(PVM, False))
+    assert lam.status == "absent" and lam.cpu_flags == ()
+    assert any("CPUID" in r for r in lam.reasons) and any("TCG" in r for r in lam.reasons)
+
+
+def test_lam_required_without_lam_stops_before_boot() -> None:
+    accel = qemu.choose_accel("auto", PVM)
+    with pytest.raises(InfraError, match="machine.lam: required"):
+        qemu.choose_lam("required", accel, facts(PVM, False))
+
+
+def test_lam_on_a_lam_host_with_real_kvm() -> None:
+    accel = qemu.choose_accel("auto", INTEL)
+    assert qemu.choose_lam("auto", accel, facts(INTEL, True)).cpu_flags == ("+lam",)
+    assert qemu.choose_lam("required", accel, facts(INTEL, True)).cpu_flags == ("+lam", "enforce")
+
+
+def test_lam_needs_a_qemu_that_knows_it() -> None:
+    old = QemuFacts("qemu", True, "7.2.0", (7, 2, 0), False)
+    lam = qemu.choose_lam("auto", qemu.choose_accel("auto", INTEL), facts(INTEL, True, old))
+    assert lam.status == "absent" and "7.2.0" in lam.reasons[0]
+
+
+def test_cpu_host_becomes_max_under_tcg() -> None:
+    tcg = qemu.AccelChoice("tcg", "")
+    cpu, note = qemu.cpu_option(MachineSpec(cpu="host"), tcg, ())
+    assert cpu == "max" and "KVM" in note
+    kvm = qemu.AccelChoice("kvm", "")
+    assert qemu.cpu_option(MachineSpec(), kvm, ("+lam",))[0] == "host,+lam"
+
+
+def test_kernel_cmdline_panics_on_oops_by_default() -> None:
+    assert "panic=-1 oops=panic" in qemu.kernel_cmdline(MachineSpec())
+    assert "oops=panic" not in qemu.kernel_cmdline(MachineSpec(panic_on_oops=False))
+    assert qemu.kernel_cmdline(MachineSpec(cmdline=" nokaslr ")).endswith(" nokaslr")
+
+
+def test_argv_listens_on_loopback_only_and_never_reboots() -> None:
+    inv = qemu.QemuInvocation("qemu", Path("/k"), Path("/i"), "console=ttyS0", Path("/s"),
+                              Path("/q"), 2222, qemu.AccelChoice("tcg", ""), "max", 2, "1G")
+    argv = inv.argv()
+    net = argv[argv.index("-netdev") + 1]
+    assert "hostfwd=tcp:127.0.0.1:2222-:22" in net
+    assert "0.0.0.0" not in " ".join(argv)
+    assert "-no-reboot" in argv
+    assert argv[argv.index("-accel") + 1] == "tcg"
+    assert "server=on,wait=on" in argv[argv.index("-serial") - 1]
+    stdio = inv.argv(console_stdio=True)
+    assert stdio[stdio.index("-serial") + 1] == "stdio"
