@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf 'setup: %s\n' "$*" >&2; }
+LOG=${TMPDIR:-/tmp}/lam-harness-setup.log
+: > "$LOG"
+# Run a step quietly; on failure show its output and stop.
+quiet() { "$@" >>"$LOG" 2>&1 || { tail -n 30 "$LOG" >&2; die "failed: $* (full log: $LOG)"; }; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 3; }
 
 SUDO=""
@@ -40,13 +44,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "deb http://deb.debian.org/debian bookworm-backports main" | $SUDO tee /etc/apt/sources.list.d/lam-harness-backports.list >/dev/null
   fi
   say "installing: ${missing[*]}"
-  $SUDO apt-get update -q >/dev/null
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y -q --no-install-recommends "${BASE_PKGS[@]}" >/dev/null
+  quiet $SUDO apt-get update -q
+  quiet $SUDO apt-get install -y -q --no-install-recommends "${BASE_PKGS[@]}"
   if [ "$codename" = bookworm ]; then
-    $SUDO apt-get install -y -q --no-install-recommends -t bookworm-backports "${BPO_PKGS[@]}" >/dev/null
+    quiet $SUDO apt-get install -y -q --no-install-recommends -t bookworm-backports "${BPO_PKGS[@]}"
   else
-    $SUDO apt-get install -y -q --no-install-recommends "${BPO_PKGS[@]}" >/dev/null
+    quiet $SUDO apt-get install -y -q --no-install-recommends "${BPO_PKGS[@]}"
   fi
   qemu_ok || die "QEMU >= 9.1 is needed (the 'lam' CPU flag); found: $(qemu-system-x86_64 -version 2>/dev/null | head -1)"
 fi
@@ -57,9 +61,9 @@ stamp=.venv/.lam-harness-setup
 want=$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "creating .venv and installing lam-harness with its test tools"
-  [ -x .venv/bin/python ] || "$PY" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e '.[test]'
+  [ -x .venv/bin/python ] || quiet "$PY" -m venv .venv
+  quiet .venv/bin/python -m pip install -q --upgrade pip
+  quiet .venv/bin/python -m pip install -q -e '.[test]'
   echo "$want" > "$stamp"
 fi
 say "ready: $(qemu-system-x86_64 -version | head -1); $(.venv/bin/python --version)"

@@ -237,3 +237,17 @@ def test_boot_interactive_console(debian_kernel: Path, tmp_path: Path) -> None:
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+
+
+def test_prebuilt_image_with_modules_dir(debian_kernel: Path, tmp_path: Path) -> None:
+    """kernel.image + kernel.modules: the same kernel given as plain files."""
+    version = debian_kernel.name.removeprefix("vmlinuz-")
+    mods = debian_kernel.parent.parent / "lib" / "modules" / version
+    cfg = tmp_path / "img.yaml"
+    cfg.write_text(f"name: img\nkernel:\n  image: {debian_kernel}\n  modules: {mods}\n"
+                   "machine: {boot_timeout: 120}\n"
+                   "tests:\n"
+                   "  - {name: modules-loaded, run: \"grep -q ^virtio_net /proc/modules\"}\n")
+    out = run(cfg, tmp_path / "results")
+    assert out.code == 0, out.stderr
+    assert out.tests()["modules-loaded"]["verdict"] == "pass"
