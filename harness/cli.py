@@ -78,6 +78,25 @@ def cmd_boot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from .kernel.build import build
+
+    cfg = config.load(args.config)
+    if cfg.kernel.source is None:
+        raise config.ConfigError("lam-harness build needs kernel.source (this config's kernel "
+                                 "is prebuilt)", where=cfg.where("kernel"))
+    b = build(cfg, _default_dir("HARNESS_KERNELS", "kernels"), jobs=args.jobs)
+    print(f"{'cache hit (no make ran)' if b.hit else 'built'}: {b.describe()}")
+    print(f"key        {b.key}")
+    for name, path in (("bzImage", b.bzimage), ("vmlinux", b.vmlinux),
+                       ("System.map", b.system_map), (".config", b.config),
+                       ("modules", b.modules_dir), ("selftests", b.selftests_dir),
+                       ("build.log", b.dir / "build.log"), ("build.json", b.dir / "build.json")):
+        if path is not None:
+            print(f"{name:<10} {path}")
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     f = hostinfo.probe(args.qemu)
     auto = qemu.choose_accel("auto", f.kvm)
@@ -129,6 +148,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--shell", action="store_true", help="interactive console (the default)")
     b.add_argument("--timeout", type=float, default=600.0)
     b.set_defaults(func=cmd_boot)
+    bl = sub.add_parser("build", help="build the config's kernel from source (cached); print "
+                                      "the artifact paths")
+    bl.add_argument("config")
+    bl.add_argument("-j", "--jobs", type=int, help="make -j (default: number of cores)")
+    bl.set_defaults(func=cmd_build)
     d = sub.add_parser("doctor", help="what this host can do: KVM, LAM, QEMU, tools")
     d.add_argument("--qemu", default="system")
     d.add_argument("--json", action="store_true")

@@ -19,7 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError as ConfigError
 
 Accel = Literal["auto", "kvm", "tcg"]
 LamPolicy = Literal["auto", "required", "off"]

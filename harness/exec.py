@@ -196,5 +196,6 @@ def _skip_reason(stdout: Path) -> str:
                  if ln.strip()]
     except OSError:
         lines = []
-    hint = next((ln for ln in reversed(lines) if "SKIP" in ln or "skip" in ln.lower()), None)
+    hint = next((ln for ln in reversed(lines) if "skip" in ln.lower()),
+                lines[-1] if lines else None)
     return f"exit status 4 (kselftest skip){': ' + hint[:200] if hint else ''}"

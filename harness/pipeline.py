@@ -68,7 +68,10 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
     cpu, cpu_note = qemu.cpu_option(m, accel, lam.cpu_flags)
     if record is not None:
         record.kernel = {"origin": kernel.origin, "bzimage": str(kernel.bzimage),
-                         "version": kernel.version}
+                         "version": kernel.version,
+                         "build": {k: kernel.build.get(k) for k in ("key", "hit", "dir",
+                                                                     "source", "patches")}
+                         if kernel.build else None}
         record.accel = {"accel": accel.accel, "reason": accel.reason, "cpu": cpu}
         record.lam = {"status": lam.status, "reasons": list(lam.reasons)}
         if cpu_note:
@@ -79,6 +82,12 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
     mods = modules.closure(kernel.modules_dir, cfg.kernel.load_modules)
     payloads = [(cfg.resolve_path(p.src, f"payloads[{i}].src"), p.dst)
                 for i, p in enumerate(cfg.payloads)]
+    if kernel.selftests_dir is not None:
+        payloads.insert(0, (kernel.selftests_dir, "/opt/selftests"))
+    if kernel.build is not None:
+        (job_dir / "build.log").write_text(
+            f"cached build: {kernel.build.get('dir')}/build.log (key {kernel.build.get('key')},"
+            f" {'hit: no make ran' if kernel.build.get('hit') else 'built now'})\n")
     initrd = job_dir / "initramfs.cpio"
     initramfs.build(initramfs.ImageSpec(run_keys, nonce, mods, payloads), initrd)
     cmdline = qemu.kernel_cmdline(m) + (" lamh.shell=1" if shell else "")

@@ -1,0 +1,46 @@
+"""Kselftests built from the same tree, against its own uapi headers
+(``make headers``), statically linked so the guest needs no libc.
+
+``x86/lam`` compiles ``tools/testing/selftests/x86/lam.c`` into
+``x86/lam_64`` (the x86 folder's naming); other ``DIR/NAME`` entries compile
+``DIR/NAME.c`` into ``DIR/NAME``."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from ..errors import ConfigError, InfraError
+
+CFLAGS = ["-static", "-O2", "-g", "-std=gnu99", "-pthread", "-Wall", "-D_GNU_SOURCE"]
+LIBS = ["-lrt", "-ldl", "-lm"]
+
+
+def output_name(test: str) -> str:
+    d, name = test.rsplit("/", 1)
+    return f"{d}/{name}_64" if d == "x86" else test
+
+
+def build(repo: Path, headers: Path, tests: list[str], out: Path, log: Path) -> list[Path]:
+    root = repo / "tools" / "testing" / "selftests"
+    built = []
+    for t in tests:
+        if "/" not in t:
+            raise ConfigError(f"kernel.selftests: {t!r} must be DIR/NAME, e.g. x86/lam")
+        src = root / f"{t}.c"
+        if not src.exists():
+            raise ConfigError(f"kernel.selftests: {t!r}: no {src.relative_to(repo)} in this tree")
+        dst = out / output_name(t)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        extra = ["-DCAN_BUILD_64"] if t.startswith("x86/") else []
+        cmd = ["gcc", *CFLAGS, *extra, "-isystem", str(headers), "-I", str(root),
+               "-I", str(src.parent), "-o", str(dst), str(src), *LIBS]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        with open(log, "a") as f:
+            f.write("$ " + " ".join(cmd) + "\n" + r.stdout + r.stderr)
+        if r.returncode != 0:
+            errs = [ln for ln in r.stderr.splitlines() if "error" in ln][:10]
+            raise InfraError(f"selftest {t} failed to build:\n" + "\n".join(errs or
+                                                                           r.stderr.splitlines()[-10:]))
+        built.append(dst)
+    return built
