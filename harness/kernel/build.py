@@ -58,7 +58,7 @@ class BuildResult:
     info: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
-        return self.info.get("label", self.key[:12])
+        return str(self.info.get("label", self.key[:12]))
 
 
 @cache
