@@ -67,6 +67,7 @@ _FAILED = [
     re.compile(r"error: (\S+): does not exist in index"),
     re.compile(r"error: (\S+): already exists in (?:index|working directory)"),
     re.compile(r"error: (\S+): patch does not apply"),
+    re.compile(r"sha1 information is lacking or useless \((\S+)\)"),
 ]
 
 
@@ -99,8 +100,10 @@ def apply(src: Source, patches: list[Patch]) -> str:
                 r = git(src.repo, "commit", "-q", "--no-verify", "-m", f"apply {p.path.name}",
                         check=False)
         if r.returncode != 0:
-            out = r.stdout + r.stderr
             git(src.repo, "am", "--abort", check=False)
+            # Say which hunk fails: git apply --check names file and line.
+            diag = git(src.repo, "apply", "--check", "-v", str(p.path), check=False)
+            out = diag.stdout + diag.stderr + r.stdout + r.stderr
             checkout(src)
             raise UserError(f"patch {p.path} does not apply to {src.ref.identity}: "
                             f"hunk failed in {_failing_hunk(out)}")

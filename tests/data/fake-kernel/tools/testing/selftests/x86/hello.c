@@ -1,0 +1,2 @@
+#include <stdio.h>
+int main(void) { printf("ok 1 hello\n"); return 0; }
