@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -97,7 +98,8 @@ def test_one_patch_byte_rebuilds(tools: None, tmp_path: Path) -> None:
     first = copy / series[0]
     text = first.read_text()
     assert "demo" in text
-    first.write_text(text.replace("Subject: [PATCH", "Subject: [PATCH ", 1))
+    # a byte no earlier run has seen, so the cache cannot already hold it
+    first.write_text(text.replace("Subject: [PATCH", f"Subject: [PATCH {uuid.uuid4().hex}", 1))
     cfg = tmp_path / "demo.yaml"
     cfg.write_text(DEMO.read_text().replace("patches: [patches/demo-bug]",
                                             f"patches: [{copy}]")
