@@ -18,7 +18,8 @@ import paramiko
 from .config import TestSpec
 from .errors import InfraError
 from .guest.keys import RunKeys
-from .model import OopsRef, TestResult, Verdict
+from .model import OopsRef, SubResult, TestResult, Verdict
+from .parse import tap
 from .parse.oops import Report
 from .vm.console import Console
 
@@ -78,13 +79,17 @@ class Guest:
                          f"{timeout:.0f}s: {last}")
 
     def run(self, command: str, stdout: BinaryIO, stderr: BinaryIO, timeout: float | None,
-            alive: Callable[[], bool], poll: float = 0.05) -> Outcome:
-        """Run a remote shell command, streaming its output into the files."""
+            alive: Callable[[], bool], poll: float = 0.05, pty: bool = False) -> Outcome:
+        """Run a remote shell command, streaming its output into the files.
+        ``pty``: give it a terminal, so C stdio line-buffers (kselftests fork
+        without flushing; through a pipe their lines come out twice)."""
         if self.transport is None or not self.transport.is_active():
             return Outcome(None, lost="SSH transport not connected")
         t0 = time.monotonic()
         try:
             chan = self.transport.open_session(timeout=10)
+            if pty:
+                chan.get_pty(term="dumb", width=250)
             chan.exec_command(command)
         except (paramiko.SSHException, OSError, EOFError) as e:
             return Outcome(None, lost=f"SSH error starting the command: {e}")
@@ -160,7 +165,8 @@ def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: Te
     tid = test_id(test, iteration)
     with open(tdir / "stdout", "wb", buffering=0) as out, \
             open(tdir / "stderr", "wb", buffering=0) as err:
-        o = guest.run(remote_command(test, tid), out, err, test.timeout, alive)
+        o = guest.run(remote_command(test, tid), out, err, test.timeout, alive,
+                      pty=test.format == "tap")
     if o.timed_out:
         guest.check(f"kill -KILL -$(cat /run/lam-harness/{shlex.quote(tid)}.pid) 2>/dev/null",
                     timeout=10)
@@ -181,6 +187,8 @@ def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: Te
         res.verdict, res.reason = Verdict.FAIL, f"timed out after {test.timeout:g}s"
     elif o.lost is not None:
         res.verdict, res.reason = Verdict.ERROR, f"{o.lost} without an oops report"
+    elif test.format == "tap":
+        _tap_verdict(res, (tdir / "stdout").read_bytes(), o.status)
     elif o.status == 0:
         res.verdict = Verdict.PASS
     elif o.status == KSFT_SKIP:
@@ -199,3 +207,36 @@ def _skip_reason(stdout: Path) -> str:
     hint = next((ln for ln in reversed(lines) if "skip" in ln.lower()),
                 lines[-1] if lines else None)
     return f"exit status 4 (kselftest skip){': ' + hint[:200] if hint else ''}"
+
+
+_TAP_VERDICT = {"pass": Verdict.PASS, "xfail": Verdict.PASS, "skip": Verdict.SKIP,
+                "fail": Verdict.FAIL, "timeout": Verdict.FAIL, "error": Verdict.FAIL}
+# A CPU without LAM: older lam_64 exits 255 after this line, newer ones 4.
+_NO_FEATURE = ("Unsupported LAM feature", "LAM is not supported")
+
+
+def _tap_verdict(res: TestResult, output: bytes, status: int | None) -> None:
+    """``format: tap``: the inner results decide, whatever the exit status."""
+    rep = tap.parse(output)
+    res.notes.extend(rep.problems)
+    for path, r in rep.walk():
+        res.subtests.append(SubResult(" / ".join(path), _TAP_VERDICT[r.outcome],
+                                      r.reason or (r.skip_reason if r.outcome == "skip" else "")))
+    v = rep.verdict
+    if not rep.results:
+        text = output.decode("utf-8", "replace")
+        if status == KSFT_SKIP or any(s in text for s in _NO_FEATURE):
+            res.verdict, res.reason = Verdict.SKIP, f"exit status {status}: {rep.skip_reason}"
+        else:
+            res.verdict = Verdict.FAIL
+            res.reason = f"no TAP results (exit status {status})" + (
+                f": {rep.problems[0]}" if rep.problems else "")
+        return
+    res.verdict = _TAP_VERDICT[v]
+    if v == "skip":
+        res.reason = rep.skip_reason
+    elif res.verdict is Verdict.FAIL:
+        bad = [s.name for s in res.subtests if s.verdict is Verdict.FAIL]
+        why = (f"{len(bad)} of {len(res.subtests)} TAP results failed: {', '.join(bad[:5])}"
+               if bad else "; ".join(rep.problems[:2]) or "TAP output says fail")
+        res.reason = why + (f" (exit status {status})" if status else "")

@@ -33,6 +33,15 @@ class OopsRef:
 
 
 @dataclass
+class SubResult:
+    """One TAP result inside a ``format: tap`` test (path joined by " / ")."""
+
+    name: str
+    verdict: Verdict
+    reason: str = ""
+
+
+@dataclass
 class TestResult:
     __test__ = False  # not a pytest test class
     name: str  # test name, with "#N" for iterations past the first when repeated
@@ -45,8 +54,12 @@ class TestResult:
     stdout: str = ""  # file names relative to the job folder
     stderr: str = ""
     oopses: list[OopsRef] = field(default_factory=list)
+    subtests: list[SubResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # parser problems and such
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["verdict"] = self.verdict.value
+        for sub in d["subtests"]:
+            sub["verdict"] = sub["verdict"].value
         return d

@@ -47,6 +47,13 @@ def job_suite(job: JobRecord, job_dir: Path) -> TestSuite:
         elif r.verdict is Verdict.ERROR:
             tc.add_error_info(message=r.reason, error_type="infrastructure")
         cases.append(tc)
+        for sub in r.subtests:
+            st = TestCase(f"{r.name} / {sub.name}", classname=f"{job.name}.{r.name}")
+            if sub.verdict is Verdict.FAIL:
+                st.add_failure_info(message=sub.reason or "not ok", failure_type="fail")
+            elif sub.verdict is Verdict.SKIP:
+                st.add_skipped_info(message=sub.reason or "skipped")
+            cases.append(st)
     props = {k: str(v) for k, v in (("accel", job.accel.get("accel")),
                                      ("lam", job.lam.get("status")),
                                      ("kernel", job.kernel.get("origin"))) if v}

@@ -76,3 +76,54 @@ def test_run_json_is_written_at_start_and_on_update(tmp_path: Path) -> None:
     assert d["jobs"][0]["tests"][0]["verdict"] == "pass"
     s.finish("passed", 0)
     assert json.loads((s.root / "run.json").read_text())["exit_code"] == 0
+
+
+LAM_FAILS_BUT_EXITS_0 = b"""TAP version 13
+ok 1 MALLOC: untag address
+not ok 2 MALLOC: tagged address with lam_u57
+ok 3 BITS: enable LAM
+1..3
+"""
+
+
+def _tap(output: bytes, status: int) -> TestResult:
+    from harness.exec import _tap_verdict
+
+    r = TestResult("lam", "lam", 1, Verdict.PASS, exit_status=status)
+    _tap_verdict(r, output, status)
+    return r
+
+
+def test_tap_inner_results_decide_whatever_the_exit_code() -> None:
+    r = _tap(LAM_FAILS_BUT_EXITS_0, 0)
+    assert r.verdict is Verdict.FAIL
+    assert "1 of 3 TAP results failed: MALLOC: tagged address with lam_u57" in r.reason
+    assert [s.verdict for s in r.subtests] == [Verdict.PASS, Verdict.FAIL, Verdict.PASS]
+    ok = _tap(LAM_FAILS_BUT_EXITS_0.replace(b"not ok 2", b"ok 2"), 1)
+    assert ok.verdict is Verdict.PASS
+
+
+def test_tap_without_lam_is_a_skip_with_the_reason() -> None:
+    r = _tap(b"# Unsupported LAM feature!\n", 4)
+    assert r.verdict is Verdict.SKIP and "Unsupported LAM feature" in r.reason
+    old = _tap(b"# Unsupported LAM feature!\n", 255)  # older lam_64
+    assert old.verdict is Verdict.SKIP
+
+
+def test_tap_truncated_output_fails() -> None:
+    r = _tap(b"TAP version 13\n1..10\nok 1 a\nok 2 b\n", 0)
+    assert r.verdict is Verdict.FAIL and r.notes
+
+
+def test_tap_no_results_fails() -> None:
+    assert _tap(b"segfault\n", 0).verdict is Verdict.FAIL
+
+
+def test_junit_has_a_testcase_per_subtest(tmp_path: Path) -> None:
+    r = _tap(LAM_FAILS_BUT_EXITS_0, 0)
+    root = ET.parse(junit.write([_job(r)], tmp_path)).getroot()
+    names = [c.get("name") for c in root.iter("testcase")]
+    assert names == ["lam", "lam / MALLOC: untag address",
+                     "lam / MALLOC: tagged address with lam_u57", "lam / BITS: enable LAM"]
+    bad = root.find(".//testcase[@name='lam / MALLOC: tagged address with lam_u57']/failure")
+    assert bad is not None
