@@ -19,7 +19,7 @@ from . import __version__
 from .config import Config
 from .errors import EXIT_INFRA, EXIT_OK, EXIT_TEST_FAILED, BootError, HarnessError, InfraError
 from .exec import Guest, run_test, save_reports
-from .guest import initramfs, keys, modules
+from .guest import caps, initramfs, keys, modules
 from .kernel import prebuilt
 from .model import TestResult, Verdict
 from .plan import Job, plan
@@ -73,7 +73,12 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
                                                                      "source", "patches")}
                          if kernel.build else None}
         record.accel = {"accel": accel.accel, "reason": accel.reason, "cpu": cpu}
-        record.lam = {"status": lam.status, "reasons": list(lam.reasons)}
+        record.lam = {"policy": m.lam, "status": "off" if lam.status == "off" else "unknown",
+                      "cpu_flags": list(lam.cpu_flags), "host_reasons": list(lam.reasons),
+                      "chain": {"host_cpu_lam": facts.cpu_lam, "accel": accel.accel,
+                                "kvm": facts.kvm.flavour, "qemu_knows_lam": facts.qemu.knows_lam,
+                                "lam_flag_passed": bool(lam.cpu_flags)},
+                      "reasons": list(lam.reasons)}
         if cpu_note:
             record.notes.append(cpu_note)
     job_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +89,7 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
                 for i, p in enumerate(cfg.payloads)]
     if kernel.selftests_dir is not None:
         payloads.insert(0, (kernel.selftests_dir, "/opt/selftests"))
+    payloads.insert(0, (caps.binary(paths.kernels / "tools"), caps.GUEST_PATH))
     if kernel.build is not None:
         (job_dir / "build.log").write_text(
             f"cached build: {kernel.build.get('dir')}/build.log (key {kernel.build.get('key')},"
@@ -109,6 +115,10 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
             ready = machine.timings.ready or 0.0
             record.timings.update(qemu_start_to_ready_s=round(ready, 3),
                                   qemu_start_to_ssh_s=round(ready + ssh_s, 3))
+        if m.lam != "off" and not check_guest_lam(guest, record) and m.lam == "required":
+            reasons = record.lam["reasons"] if record is not None else []
+            raise InfraError("machine.lam: required, but the guest has no LAM: "
+                             + "; ".join(reasons))
         yield Booted(machine, guest, run_keys, kernel)
     finally:
         guest.close()
@@ -116,6 +126,24 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
         if record is not None:
             record.notes.extend(machine.notes)
             record.accel["cpu"] = machine.inv.cpu
+
+
+def check_guest_lam(guest: Guest, record: JobRecord | None) -> bool:
+    """The in-guest links of the chain; records them; True when LAM is usable."""
+    status, out = guest.check(caps.GUEST_PATH, timeout=30)
+    g = caps.parse(out) if status == 0 else None
+    if record is None:
+        return bool(g and g.available)
+    if g is None:
+        record.lam.update(status="absent", reasons=record.lam["reasons"] + [
+            f"lamh-caps failed in the guest (status {status}): {out.strip()[-200:]}"])
+        return False
+    record.lam["chain"].update(guest_cpuid_lam=g.cpuid_lam, guest_max_tag_bits=g.max_tag_bits)
+    if g.available:
+        record.lam.update(status="available", source="hardware", reasons=g.reasons())
+    else:
+        record.lam.update(status="absent", reasons=record.lam["host_reasons"] + g.reasons())
+    return g.available
 
 
 def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts) -> JobRecord:
@@ -134,7 +162,7 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts) 
                 if crashed is not None:
                     rec.results.append(_notrun(test.name, crashed))
                     continue
-                if "lam" in test.needs and rec.lam.get("status") != "requested":
+                if "lam" in test.needs and rec.lam.get("status") != "available":
                     rec.results.append(TestResult(
                         test.name, test.name, 1, Verdict.SKIP,
                         reason="needs lam: " + "; ".join(rec.lam.get("reasons", []))))

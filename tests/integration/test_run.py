@@ -75,13 +75,40 @@ def test_lam_tests_skip_with_reason_without_lam(debian_kernel: Path, tmp_path: P
     out = run(cfg, tmp_path / "results")
     t = out.tests()
     lam = out.run["jobs"][0]["lam"]
-    if lam["status"] == "requested":  # a LAM host with real KVM: the test really runs
+    chain = lam["chain"]
+    assert {"host_cpu_lam", "accel", "kvm", "qemu_knows_lam", "guest_cpuid_lam",
+            "guest_max_tag_bits"} <= chain.keys()
+    if lam["status"] == "available":  # a LAM host with real KVM: the test really runs
         assert t["lam-flag"]["verdict"] == "pass"
     else:
+        assert lam["status"] == "absent"
         assert out.code == 0, out.stderr
         assert t["lam-flag"]["verdict"] == "skip"
-        assert "needs lam" in t["lam-flag"]["reason"] and lam["reasons"]
+        assert "needs lam" in t["lam-flag"]["reason"]
+        assert any("LAM" in r for r in lam["reasons"])
+        assert chain["guest_cpuid_lam"] is False
     assert t["plain"]["verdict"] == "pass"
+
+
+def test_lam_required_without_lam_is_infra_error_naming_the_missing_link(
+        debian_kernel: Path, tmp_path: Path) -> None:
+    from harness.vm.hostinfo import cpu_lam, kvm_facts
+
+    cfg = write_config(tmp_path, """
+        machine: {lam: required, boot_timeout: 120}
+        tests:
+          - {name: t, run: "true"}
+    """)
+    out = run(cfg, tmp_path / "results")
+    if cpu_lam() and kvm_facts().real:
+        assert out.code == 0, out.stderr  # the Debian cloud kernel has no ADDRESS_MASKING...
+        return
+    assert out.code == 3, out.stderr
+    job = out.run["jobs"][0]
+    assert "machine.lam: required" in job["error"]
+    assert "host CPU has no LAM" in job["error"] or "TCG" in job["error"]
+    assert out.tests()["t"]["verdict"] == "notrun"
+    assert job["qemu_pid"] is None  # stopped before booting
 
 
 def test_kernel_that_cannot_boot_is_infra_error(debian_kernel: Path, tmp_path: Path) -> None:

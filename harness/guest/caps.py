@@ -1,0 +1,73 @@
+"""The in-guest half of the LAM capability chain: ``lamh-caps`` (a static C
+helper compiled once on the host, shipped in the initramfs) reads the vCPU's
+CPUID LAM bit and ``arch_prctl(ARCH_GET_MAX_TAG_BITS)``; the parser is pure."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..errors import MissingToolError
+
+GUEST_PATH = "/usr/bin/lamh-caps"
+
+
+@dataclass(frozen=True)
+class GuestLam:
+    cpuid_lam: bool
+    max_tag_bits: int
+    prctl_errno: int
+
+    @property
+    def available(self) -> bool:
+        return self.cpuid_lam and self.max_tag_bits > 0
+
+    def reasons(self) -> list[str]:
+        out = []
+        if not self.cpuid_lam:
+            out.append("guest vCPU has no LAM (CPUID.(EAX=7,ECX=1):EAX[26] = 0 in the guest)")
+        if self.max_tag_bits <= 0:
+            why = (f"arch_prctl failed, errno {self.prctl_errno}" if self.prctl_errno
+                   else "the guest kernel does not enable LAM (CONFIG_ADDRESS_MASKING off, "
+                        "or no LAM in the vCPU)")
+            out.append(f"ARCH_GET_MAX_TAG_BITS = {self.max_tag_bits}: {why}")
+        return out or ["guest: CPUID LAM bit set and ARCH_GET_MAX_TAG_BITS = "
+                       f"{self.max_tag_bits}"]
+
+
+def parse(output: str) -> GuestLam | None:
+    vals: dict[str, int] = {}
+    for line in output.splitlines():
+        k, sep, v = line.strip().partition("=")
+        if sep and v.strip().lstrip("-").isdigit():
+            vals[k] = int(v)
+    if not {"cpuid_lam", "max_tag_bits"} <= vals.keys():
+        return None
+    return GuestLam(vals["cpuid_lam"] == 1, vals["max_tag_bits"], vals.get("prctl_errno", 0))
+
+
+def binary(cache_dir: Path) -> Path:
+    """The compiled helper, built once per source text and compiler."""
+    src = resources.files("harness.guest").joinpath("files", "lamh-caps.c").read_bytes()
+    try:
+        cc = subprocess.run(["gcc", "--version"], capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        raise MissingToolError("gcc not found: needed for the guest's lamh-caps helper "
+                               "(make setup installs it)") from None
+    key = hashlib.sha256(src + cc.encode()).hexdigest()[:16]
+    out = cache_dir / f"lamh-caps-{key}"
+    if not out.exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        c = cache_dir / f"lamh-caps-{key}.c"
+        c.write_bytes(src)
+        tmp = out.with_suffix(".tmp")
+        r = subprocess.run(["gcc", "-static", "-O2", "-o", str(tmp), str(c)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise MissingToolError(f"cannot build lamh-caps (static glibc needed: libc6-dev): "
+                                   f"{r.stderr.strip()[-300:]}")
+        tmp.rename(out)
+    return out
