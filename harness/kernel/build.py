@@ -34,7 +34,7 @@ from ..errors import ConfigError, InfraError, MissingToolError
 from ..progress import say, step
 from . import kconfig, patches, selftests, source
 
-RECIPE = 1  # bump when the build recipe changes what a key produces
+RECIPE = 2  # bump when the build recipe changes what a key produces
 KCONFIG_TARGETS = {"tinyconfig", "defconfig", "allnoconfig", "x86_64_defconfig", "kvm_guest.config"}
 ARCH = "x86_64"
 
@@ -255,7 +255,12 @@ def _make(repo: Path, bdir: Path, args: list[str], log: Path, jobs: int | None,
     env = dict(os.environ)
     env.setdefault("CCACHE_BASEDIR", str(repo.parent))
     env.setdefault("CCACHE_NOHASHDIR", "true")
-    cmd = ["make", "-C", str(repo), f"O={bdir}", f"-j{n}", *args]
+    # ccache's base_dir turns absolute paths into paths relative to the build
+    # folder, which the kernel's own -fmacro-prefix-map=$(srctree)/ no longer
+    # strips: map the relative form too, so BUG reports say "arch/x86/...".
+    rel = os.path.relpath(repo, bdir)
+    cmd = ["make", "-C", str(repo), f"O={bdir}", f"-j{n}", *args,
+           f"KCPPFLAGS=-ffile-prefix-map={rel}/="]
     steps_file = bdir / ".lam-harness-steps"
     try:
         expected = int(steps_file.read_text()) if what and steps_file.exists() else 0
