@@ -71,12 +71,17 @@ _FAILED = [
 ]
 
 
-def _failing_hunk(output: str) -> str:
+def _failing_hunk(output: str, patch: bytes) -> str:
     for rx in _FAILED:
         m = rx.search(output)
         if m:
             return ":".join(m.groups())
-    return "unknown file"
+    # No hunk named (a corrupt patch, say): name the files it touches and git's words.
+    files = re.findall(rb"(?m)^diff --git a/(\S+)", patch) or re.findall(rb"(?m)^--- a/(\S+)",
+                                                                         patch)
+    err = next((ln for ln in output.splitlines() if ln.startswith(("error:", "fatal:"))), "")
+    where = ", ".join(dict.fromkeys(f.decode(errors="replace") for f in files)) or "unknown file"
+    return where + (f" ({err})" if err else "")
 
 
 def checkout(src: Source) -> None:
@@ -106,5 +111,5 @@ def apply(src: Source, patches: list[Patch]) -> str:
             out = diag.stdout + diag.stderr + r.stdout + r.stderr
             checkout(src)
             raise UserError(f"patch {p.path} does not apply to {src.ref.identity}: "
-                            f"hunk failed in {_failing_hunk(out)}")
+                            f"hunk failed in {_failing_hunk(out, p.data)}")
     return git(src.repo, "rev-parse", "HEAD").stdout.strip()

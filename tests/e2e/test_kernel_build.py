@@ -51,7 +51,7 @@ def test_patch_that_does_not_apply_fails_naming_it(tools: None, tmp_path: Path) 
         "From: t <t@t>\nSubject: [PATCH] bad\n\n---\n"
         "diff --git a/arch/x86/kernel/process_64.c b/arch/x86/kernel/process_64.c\n"
         "--- a/arch/x86/kernel/process_64.c\n+++ b/arch/x86/kernel/process_64.c\n"
-        "@@ -1,3 +1,3 @@\n-this line is not in the file\n+nor this one\n context\n")
+        "@@ -1,2 +1,2 @@\n-this line is not in the file\n+nor this one\n context\n")
     cfg = _cfg(tmp_path, f"  patches: [{patch}]\n")
     p = cli("build", str(cfg), timeout=900)
     assert p.returncode == 2, p.stderr
