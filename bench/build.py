@@ -2,7 +2,7 @@
 """Kernel build figures, as JSON on stdout.
 
 Builds Debian's linux-source-6.12 with lam-guest.config and the demo-bug patch
-(configs/lam-demo.yaml) in a scratch kernels/ folder (the imported source tree
+(configs/demo-bug.yaml) in a scratch kernels/ folder (the imported source tree
 is shared with the project's kernels/src):
   clean       empty build folder, empty ccache (--clean-runs, default 1)
   cached      the same inputs again: no make at all (median of --cached-runs, 5)

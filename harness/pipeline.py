@@ -170,6 +170,9 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts) 
                     continue
                 for it in range(1, test.repeat + 1):
                     r = run_test(b.guest, console, b.machine.alive, test, it, job_dir)
+                    if test.repeat > 1 and r.verdict is Verdict.CRASH:
+                        r.reason += (f" (iteration {it} of {test.repeat}: "
+                                     f"{it - 1} ran clean before it)")
                     rec.results.append(r)
                     store.save()
                     say(f"{job.name}/{r.name}: {r.verdict.value}"

@@ -18,7 +18,7 @@ from tests.integration.helpers import cli, run
 
 pytestmark = [pytest.mark.build, pytest.mark.vm]
 
-DEMO = ROOT / "configs" / "lam-demo.yaml"
+DEMO = ROOT / "configs" / "demo-bug.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -79,14 +79,14 @@ def test_demo_bug_kernel_builds_boots_and_crashes(tools: None, tmp_path: Path) -
     assert out.code == 1, out.stderr
     t = out.tests()
     lam = t["lam-selftest"]
-    stdout = (out.run_dir / "lam-demo" / lam["stdout"]).read_text()
+    stdout = (out.run_dir / "demo-bug" / lam["stdout"]).read_text()
     if out.run["jobs"][0]["lam"]["status"] == "absent":
         assert lam["verdict"] == "skip", lam  # lam_64 ran: this CPU has no LAM
         assert "Unsupported LAM feature" in stdout
     crash = t["demo-bug"]
     assert crash["verdict"] == "crash", crash
     assert crash["reason"].startswith("kernel BUG at arch/x86/kernel/demo_bug.c:"), crash
-    oops = (out.run_dir / "lam-demo" / crash["oopses"][0]["file"]).read_text()
+    oops = (out.run_dir / "demo-bug" / crash["oopses"][0]["file"]).read_text()
     assert "demo_bug_fire" in oops
 
 

@@ -278,3 +278,25 @@ def test_prebuilt_image_with_modules_dir(debian_kernel: Path, tmp_path: Path) ->
     out = run(cfg, tmp_path / "results")
     assert out.code == 0, out.stderr
     assert out.tests()["modules-loaded"]["verdict"] == "pass"
+
+
+def test_repeat_stops_at_the_first_crash_and_says_which(debian_kernel: Path,
+                                                        tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, """
+        machine: {boot_timeout: 120}
+        tests:
+          - name: flaky
+            run: "n=$(cat /tmp/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /tmp/n;
+                  if [ $n -ge 3 ]; then echo c > /proc/sysrq-trigger; fi"
+            repeat: 5
+            timeout: 60
+          - {name: after, run: "true"}
+    """)
+    out = run(cfg, tmp_path / "results")
+    assert out.code == 1, out.stderr
+    t = out.tests()
+    assert t["flaky#1"]["verdict"] == "pass" and t["flaky#2"]["verdict"] == "pass"
+    assert t["flaky#3"]["verdict"] == "crash"
+    assert "iteration 3 of 5: 2 ran clean before it" in t["flaky#3"]["reason"]
+    assert "flaky#4" not in t and "flaky#5" not in t
+    assert t["after"]["verdict"] == "notrun"
