@@ -131,9 +131,9 @@ class Guest:
 
 def remote_command(test: TestSpec, test_id: str) -> str:
     """The guest command line for a test: a shell string runs under ``sh -c``,
-    a list is an argv; both inside the marker wrapper, as a session leader."""
+    a list is an argv; both inside the marker wrapper (its own process group)."""
     argv = ["sh", "-c", test.run] if isinstance(test.run, str) else list(test.run)
-    return shlex.join(["exec", "setsid", "lamh-run", test_id, *argv])
+    return shlex.join(["exec", "lamh-run", test_id, *argv])
 
 
 def test_id(test: TestSpec, iteration: int) -> str:

@@ -15,10 +15,10 @@ from harness.results.store import JobRecord, RunStore
 def test_remote_command_quotes_user_input() -> None:
     t = TestSpec(name="t", run="echo 'a b'; rm -rf \"$x\"")
     cmd = remote_command(t, "t.1")
-    assert shlex.split(cmd) == ["exec", "setsid", "lamh-run", "t.1", "sh", "-c",
+    assert shlex.split(cmd) == ["exec", "lamh-run", "t.1", "sh", "-c",
                                 "echo 'a b'; rm -rf \"$x\""]
     argv = TestSpec(name="t", run=["/opt/x", "$(reboot)", "a;b"])
-    assert shlex.split(remote_command(argv, "t.1"))[4:] == ["/opt/x", "$(reboot)", "a;b"]
+    assert shlex.split(remote_command(argv, "t.1"))[3:] == ["/opt/x", "$(reboot)", "a;b"]
 
 
 def test_result_names_per_iteration() -> None:
