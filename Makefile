@@ -22,3 +22,4 @@ integration: setup
 
 bench: setup
 	.venv/bin/python bench/boot.py
+	.venv/bin/python bench/build.py
