@@ -23,6 +23,10 @@ from .keys import RunKeys
 from .modules import Module
 
 READY_PREFIX = "lam-harness: ready "
+# kselftest's runner.sh calls /usr/bin/timeout --foreground when it exists;
+# busybox's timeout has no --foreground. Elsewhere on PATH, the runner runs
+# tests directly and the harness enforces the test's timeout itself.
+MOVED_APPLETS = {"usr/bin/timeout": "bin/timeout"}
 _LDD_PATH = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x")
 
 
@@ -130,7 +134,7 @@ def build(spec: ImageSpec, out: Path, tools: GuestTools | None = None) -> int:
     t.mkdir("root/.ssh", 0o700)
     t.host_file("bin/busybox", tools.busybox, 0o755)
     for applet in _busybox_applets(tools.busybox):
-        applet = applet.strip("/")
+        applet = MOVED_APPLETS.get(applet.strip("/"), applet.strip("/"))
         if applet != "bin/busybox":
             t.add(Entry.symlink(applet, "/bin/busybox"))
     t.host_file("usr/sbin/dropbear", tools.dropbear, 0o755)

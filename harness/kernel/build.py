@@ -34,7 +34,7 @@ from ..errors import ConfigError, InfraError, MissingToolError
 from ..progress import say, step
 from . import kconfig, patches, selftests, source
 
-RECIPE = 2  # bump when the build recipe changes what a key produces
+RECIPE = 3  # bump when the build recipe changes what a key produces
 KCONFIG_TARGETS = {"tinyconfig", "defconfig", "allnoconfig", "x86_64_defconfig", "kvm_guest.config"}
 ARCH = "x86_64"
 
