@@ -30,9 +30,12 @@ class GuestLam:
         if not self.cpuid_lam:
             out.append("guest vCPU has no LAM (CPUID.(EAX=7,ECX=1):EAX[26] = 0 in the guest)")
         if self.max_tag_bits <= 0:
-            why = (f"arch_prctl failed, errno {self.prctl_errno}" if self.prctl_errno
-                   else "the guest kernel does not enable LAM (CONFIG_ADDRESS_MASKING off, "
-                        "or no LAM in the vCPU)")
+            if self.prctl_errno:
+                why = f"arch_prctl failed, errno {self.prctl_errno}"
+            elif not self.cpuid_lam:
+                why = "as it must be without LAM in the vCPU"
+            else:
+                why = "the guest kernel does not enable LAM (CONFIG_ADDRESS_MASKING off?)"
             out.append(f"ARCH_GET_MAX_TAG_BITS = {self.max_tag_bits}: {why}")
         return out or ["guest: CPUID LAM bit set and ARCH_GET_MAX_TAG_BITS = "
                        f"{self.max_tag_bits}"]

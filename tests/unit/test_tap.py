@@ -13,6 +13,7 @@ excerpts follow run_kselftest.sh / kselftest/runner.sh (§7).
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -670,3 +671,32 @@ def test_fuzz_mutated_real_output() -> None:
                 lines[i] = lines[i].rstrip("\n")
         rep = parse("".join(lines))
         assert not any(p.startswith("internal parser error") for p in rep.problems)
+
+
+# --- real output captured from the harness's own 6.12 guests (TCG, no LAM) ---
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "tap"
+
+
+def test_real_run_kselftest_x86_output() -> None:
+    rep = parse((DATA / "run_kselftest-x86-6.12-tcg.txt").read_text())
+    assert rep.plan == 5 and len(rep.results) == 5 and not rep.incomplete
+    assert [r.name for r in rep.results] == [
+        "selftests: x86: test_vsyscall_64", "selftests: x86: test_mremap_vdso_64",
+        "selftests: x86: sigreturn_64", "selftests: x86: fsgsbase_64",
+        "selftests: x86: syscall_arg_fault_64"]
+    vsyscall = rep.results[0]
+    assert len(vsyscall.subtests) == 13 and all(s.status == "pass" for s in vsyscall.subtests)
+    assert rep.verdict == "pass"
+
+
+def test_real_lam_64_without_lam() -> None:
+    rep = parse((DATA / "lam_64-nolam-6.12-tcg.txt").read_text())
+    assert rep.results == [] and rep.verdict == "error"
+    assert rep.skip_reason == "Unsupported LAM feature!"
+
+
+def test_real_lam_64_without_lam_under_the_runner() -> None:
+    rep = parse((DATA / "run_kselftest-lam_64-nolam-6.12-tcg.txt").read_text())
+    assert rep.verdict == "skip"
+    assert "Unsupported LAM feature" in rep.skip_reason
