@@ -97,6 +97,29 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_oops(args: argparse.Namespace) -> int:
+    """Oops reports in console logs: one JSON object per log per line, or text."""
+    from .errors import UserError
+    from .parse.oops import scan
+
+    found = False
+    for name in args.logs:
+        try:
+            text = Path(name).read_bytes().decode("utf-8", "replace")
+        except OSError as e:
+            raise UserError(f"cannot read {name}: {e.strerror}") from None
+        reports = scan(text)
+        found = found or bool(reports)
+        if args.json:
+            print(json.dumps({"file": name, "reports": [r.to_dict() for r in reports]}))
+            continue
+        for r in reports:
+            where = f"{name}:{r.first_line}-{r.last_line}"
+            extra = f" [guilty: {r.guilty_frame}]" if r.guilty_frame else ""
+            print(f"{where}: {r.kind}: {r.title}{extra}{' (corrupted)' if r.corrupted else ''}")
+    return 1 if found else EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     f = hostinfo.probe(args.qemu)
     auto = qemu.choose_accel("auto", f.kvm)
@@ -153,6 +176,11 @@ def parser() -> argparse.ArgumentParser:
     bl.add_argument("config")
     bl.add_argument("-j", "--jobs", type=int, help="make -j (default: number of cores)")
     bl.set_defaults(func=cmd_build)
+    o = sub.add_parser("oops", help="find kernel oops reports in console logs")
+    o.add_argument("logs", nargs="+", metavar="LOG")
+    o.add_argument("--json", action="store_true", help="one JSON object per LOG per line")
+    o.add_argument("--vmlinux", help="symbolize with this vmlinux (not yet implemented)")
+    o.set_defaults(func=cmd_oops)
     d = sub.add_parser("doctor", help="what this host can do: KVM, LAM, QEMU, tools")
     d.add_argument("--qemu", default="system")
     d.add_argument("--json", action="store_true")

@@ -43,3 +43,33 @@ def test_doctor_reports_accel_and_lam() -> None:
     assert d["accel_auto"]["accel"] in ("kvm", "tcg") and d["accel_auto"]["reason"]
     assert d["qemu"]["found"] is True and isinstance(d["cpu_lam"], bool)
     assert d["lam"]["status"] in ("requested", "absent")
+
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "console"
+
+
+def test_oops_cli_on_real_console_logs() -> None:
+    """Golden logs captured from our own guests: the demo BUG_ON (6.12 built
+    from source, oops=panic) and a sysrq crash (Debian's cloud kernel)."""
+    import json
+
+    demo, sysrq = DATA / "demo-bug-6.12-tcg.log", DATA / "sysrq-crash-debian-cloud-6.12-tcg.log"
+    p = cli("oops", "--json", str(demo), str(sysrq))
+    assert p.returncode == 1, p.stderr  # reports found
+    first, second = (json.loads(line) for line in p.stdout.splitlines())
+    assert first["file"] == str(demo)
+    assert [(r["title"], r["kind"], r["guilty_frame"]) for r in first["reports"]] == [
+        ("kernel BUG at arch/x86/kernel/demo_bug.c:49!", "kernel BUG", "demo_bug_fire"),
+        ("Kernel panic - not syncing: Fatal exception", "panic", None)]
+    assert first["reports"][0]["text"].count("\n") >= 15
+    (r,) = second["reports"]
+    assert r["title"] == "Kernel panic - not syncing: sysrq triggered crash"
+    assert r["guilty_frame"] == "sysrq_handle_crash" and not r["corrupted"]
+
+
+def test_oops_cli_clean_log_exit_0(tmp_path: Path) -> None:
+    log = tmp_path / "clean.log"
+    log.write_text("[    0.000000] Linux version 6.12\nlam-harness: ready x\n")
+    p = cli("oops", str(log))
+    assert p.returncode == 0 and p.stdout == ""
+    assert cli("oops", str(tmp_path / "missing.log")).returncode == 2
