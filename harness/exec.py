@@ -104,6 +104,9 @@ class Guest:
                         and not chan.recv_stderr_ready():
                     if chan.eof_received or chan.closed:
                         return Outcome(chan.recv_exit_status(), duration=time.monotonic() - t0)
+                elif chan.closed and not chan.recv_ready() and not chan.recv_stderr_ready():
+                    return Outcome(None, lost="SSH channel closed without an exit status",
+                                   duration=time.monotonic() - t0)
                 now = time.monotonic()
                 if deadline is not None and now > deadline:
                     return Outcome(None, timed_out=True, duration=now - t0)

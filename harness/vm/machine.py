@@ -93,14 +93,15 @@ class Machine:
         self._sockdir = tempfile.mkdtemp(prefix="lamh-")
         self.inv = replace(self.inv, serial_sock=Path(self._sockdir) / "serial.sock",
                            qmp_sock=Path(self._sockdir) / "qmp.sock")
-        for attempt in range(3):
+        attempts = 3
+        for attempt in range(attempts):
             self._spawn()
             try:
                 self._wait_ready(boot_timeout)
                 return
             except BootError as e:
                 retry = self._retry_fix(str(e), attempt)
-                if retry is None:
+                if retry is None or attempt == attempts - 1:
                     raise
                 self.notes.append(retry)
                 self.kill()
