@@ -45,6 +45,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _print_summary(root: Path) -> None:
     data = json.loads((root / "run.json").read_text())
     for job in data["jobs"]:
+        lam = job.get("lam") or {}
+        if lam.get("status") == "available":
+            print(f"{job['name']}: LAM available, {lam.get('source') or 'hardware'}")
         if job.get("error"):
             print(f"{job['name']}: ERROR {job['error']}")
         for t in job["tests"]:

@@ -69,11 +69,19 @@ class KernelSpec:
 
 
 @dataclass
+class QemuSource:
+    """A QEMU built from Debian's source package with a patch series."""
+
+    debian: str = "qemu"
+    patches: list[str] = field(default_factory=list)
+
+
+@dataclass
 class MachineSpec:
     accel: Accel = "auto"
     cpu: str | None = None  # None: "host" under KVM, "max" under TCG
     lam: LamPolicy = "auto"
-    qemu: str = "system"  # "system" (qemu-system-x86_64 on PATH) or a binary path
+    qemu: str | QemuSource = "system"  # "system", a binary path, or {debian, patches}
     smp: int = 2
     memory: str = "1G"
     cmdline: str = ""  # extra kernel arguments
@@ -355,4 +363,4 @@ def _type_name(tp: Any) -> str:
 
 
 __all__ = ["Config", "KernelSpec", "KernelSource", "KconfigSpec", "MachineSpec", "TestSpec",
-           "Payload", "Loc", "load", "loads"]
+           "Payload", "Loc", "QemuSource", "load", "loads"]

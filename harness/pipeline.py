@@ -26,7 +26,7 @@ from .plan import Job, plan
 from .progress import say, step
 from .results import junit
 from .results.store import JobRecord, RunStore
-from .vm import hostinfo, qemu
+from .vm import hostinfo, qemu, qemu_build
 from .vm.machine import Machine, free_port
 
 
@@ -61,7 +61,9 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
     """Resolve the kernel, write the initramfs, start QEMU, connect SSH.
     The machine is stopped when the block exits, however it exits."""
     m = cfg.machine
-    q = hostinfo.require_qemu(hostinfo.qemu_binary(m.qemu))
+    qbin, qextra = qemu_build.resolve(cfg, paths.kernels)
+    q = hostinfo.require_qemu(qbin)
+    facts = dataclasses.replace(facts, qemu=q)
     kernel = prebuilt.resolve(cfg, paths.kernels)
     accel = qemu.choose_accel(m.accel, facts.kvm)
     lam = qemu.choose_lam(m.lam, accel, facts)
@@ -74,9 +76,11 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
                          if kernel.build else None}
         record.accel = {"accel": accel.accel, "reason": accel.reason, "cpu": cpu}
         record.lam = {"policy": m.lam, "status": "off" if lam.status == "off" else "unknown",
+                      "source": lam.source, "qemu": q.binary,
                       "cpu_flags": list(lam.cpu_flags), "host_reasons": list(lam.reasons),
                       "chain": {"host_cpu_lam": facts.cpu_lam, "accel": accel.accel,
                                 "kvm": facts.kvm.flavour, "qemu_knows_lam": facts.qemu.knows_lam,
+                                "qemu_tcg_lam": facts.qemu.tcg_lam,
                                 "lam_flag_passed": bool(lam.cpu_flags)},
                       "reasons": list(lam.reasons)}
         if cpu_note:
@@ -98,7 +102,8 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
     initramfs.build(initramfs.ImageSpec(run_keys, nonce, mods, payloads), initrd)
     cmdline = qemu.kernel_cmdline(m) + (" lamh.shell=1" if shell else "")
     inv = qemu.QemuInvocation(q.binary, kernel.bzimage, initrd, cmdline, Path(), Path(),
-                              free_port(), accel, cpu, m.smp, m.memory, name=f"lamh-{cfg.name}")
+                              free_port(), accel, cpu, m.smp, m.memory, name=f"lamh-{cfg.name}",
+                              extra=list(qextra))
     machine = Machine(inv, job_dir, initramfs.READY_PREFIX + nonce)
     if record is not None:
         def spawned(pid: int) -> None:
@@ -140,7 +145,9 @@ def check_guest_lam(guest: Guest, record: JobRecord | None) -> bool:
         return False
     record.lam["chain"].update(guest_cpuid_lam=g.cpuid_lam, guest_max_tag_bits=g.max_tag_bits)
     if g.available:
-        record.lam.update(status="available", source="hardware", reasons=g.reasons())
+        src = record.lam.get("source") or "hardware"
+        record.lam.update(status="available", source=src,
+                          reasons=[f"LAM: {src}"] + g.reasons())
     else:
         record.lam.update(status="absent", reasons=record.lam["host_reasons"] + g.reasons())
     return g.available

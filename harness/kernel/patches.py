@@ -28,9 +28,13 @@ class Patch:
 
 
 def expand(cfg: Config) -> list[Patch]:
+    return expand_paths(cfg, cfg.kernel.patches, "kernel.patches")
+
+
+def expand_paths(cfg: Config, entries: list[str], what: str) -> list[Patch]:
     out: list[Patch] = []
-    for i, entry in enumerate(cfg.kernel.patches):
-        key = f"kernel.patches[{i}]"
+    for i, entry in enumerate(entries):
+        key = f"{what}[{i}]"
         p = cfg.resolve_path(entry, key)
         if p.is_dir():
             series = p / "series"

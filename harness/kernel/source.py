@@ -90,6 +90,19 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]", "_", text)[:60]
 
 
+def import_tarball(ref: SourceRef, tarball: Path, repo: Path, kernels_dir: Path,
+                   must_have: tuple[str, ...]) -> Source:
+    """A tarball unpacked once and imported into a harness-owned git tree."""
+    stamp = repo / ".git" / "lam-harness-base"
+    if not stamp.exists():
+        _import_tree(ref, repo, kernels_dir, tarball=tarball, must_have=must_have)
+    return Source(ref, repo, stamp.read_text().strip())
+
+
+def materialize_existing(ref: SourceRef, repo: Path) -> Source:
+    return Source(ref, repo, (repo / ".git" / "lam-harness-base").read_text().strip())
+
+
 def materialize(ref: SourceRef, kernels_dir: Path) -> Source:
     """The harness-owned tree for ``ref`` (created on first use)."""
     if ref.kind == "git":
@@ -116,12 +129,16 @@ def materialize(ref: SourceRef, kernels_dir: Path) -> Source:
     return Source(ref, repo, stamp.read_text().strip())
 
 
-def _import_tree(ref: SourceRef, repo: Path, kernels_dir: Path) -> None:
+def _import_tree(ref: SourceRef, repo: Path, kernels_dir: Path,
+                 tarball: Path | None = None, must_have: tuple[str, ...] = ("Makefile",
+                                                                             "Kconfig")) -> None:
     work = repo.with_name(repo.name + ".tmp")
     shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(repo, ignore_errors=True)
     work.mkdir(parents=True)
-    if ref.kind == "debian":
+    if tarball is not None:
+        pkg, dl = None, None
+    elif ref.kind == "debian":
         dl = kernels_dir / "src" / ".download"
         deb = debian.download(ref.location, dl)
         pkg = work / "pkg"
@@ -139,8 +156,9 @@ def _import_tree(ref: SourceRef, repo: Path, kernels_dir: Path) -> None:
         shutil.rmtree(pkg)
     if dl is not None:
         shutil.rmtree(dl, ignore_errors=True)
-    if not (tree / "Makefile").exists() or not (tree / "Kconfig").exists():
-        raise UserError(f"{ref.location}: not a kernel source tree (no Makefile/Kconfig)")
+    if not all((tree / f).exists() for f in must_have):
+        raise UserError(f"{ref.location}: not the expected source tree (no "
+                        f"{'/'.join(must_have)})")
     with step("importing the tree into git (once per source)"):
         git(tree, "init", "-q")
         # Debian's linux-source ignores everything ("/*" in .gitignore): -f.

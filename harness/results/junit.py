@@ -54,8 +54,11 @@ def job_suite(job: JobRecord, job_dir: Path) -> TestSuite:
             elif sub.verdict is Verdict.SKIP:
                 st.add_skipped_info(message=sub.reason or "skipped")
             cases.append(st)
+    lam = job.lam.get("status")
+    if lam == "available":
+        lam = f"available ({job.lam.get('source') or 'hardware'})"
     props = {k: str(v) for k, v in (("accel", job.accel.get("accel")),
-                                     ("lam", job.lam.get("status")),
+                                     ("lam", lam),
                                      ("kernel", job.kernel.get("origin"))) if v}
     return TestSuite(job.name, cases, properties=props)
 

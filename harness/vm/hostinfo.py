@@ -13,6 +13,7 @@ import platform
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -77,6 +78,7 @@ class QemuFacts:
     version: str | None = None
     version_tuple: tuple[int, ...] = ()
     knows_lam: bool = False
+    tcg_lam: bool = False  # TCG offers LAM (a QEMU patched with patches/qemu/tcg-lam)
 
 
 @dataclass
@@ -120,8 +122,9 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def qemu_binary(setting: str) -> str:
-    return "qemu-system-x86_64" if setting == "system" else setting
+def qemu_binary(setting: object) -> str:
+    """The binary for a ``machine.qemu`` string; a source build resolves later."""
+    return setting if isinstance(setting, str) and setting != "system" else "qemu-system-x86_64"
 
 
 @cache
@@ -134,7 +137,42 @@ def qemu_facts(binary: str) -> QemuFacts:
     vt = tuple(int(x) for x in m.groups() if x is not None) if m else ()
     cpus = subprocess.run([path, "-cpu", "help"], capture_output=True, text=True).stdout
     knows_lam = bool(re.search(r"(?m)^\s+.*\blam\b", cpus.split("Recognized CPUID flags:")[-1]))
-    return QemuFacts(path, True, ".".join(map(str, vt)) or None, vt, knows_lam)
+    return QemuFacts(path, True, ".".join(map(str, vt)) or None, vt, knows_lam,
+                     knows_lam and _tcg_offers_lam(path))
+
+
+def _tcg_offers_lam(path: str, timeout: float = 15.0) -> bool:
+    """Does ``-accel tcg -cpu max,+lam,enforce`` start? (Stock QEMU refuses:
+    "TCG doesn't support requested features".) Paused, no guest code runs:
+    success is QEMU's QMP greeting on stdout."""
+    import select
+
+    p = subprocess.Popen([path, "-accel", "tcg", "-cpu", "max,+lam,enforce", "-display", "none",
+                          "-nodefaults", "-S", "-qmp", "stdio", "-L", "/usr/share/qemu"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    try:
+        assert p.stdout is not None and p.stdin is not None
+        # The greeting can come before the CPU is realized; a command is only
+        # answered once the machine exists (a refused CPU ends QEMU first).
+        p.stdin.write(b'{"execute": "qmp_capabilities"}\n{"execute": "query-status"}\n')
+        p.stdin.flush()
+        deadline = time.monotonic() + timeout
+        answers = 0
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([p.stdout], [], [], deadline - time.monotonic())
+            line = p.stdout.readline() if ready else b""
+            if not line:
+                return False
+            answers += line.startswith(b'{"return"')
+            if answers == 2:
+                return True
+        return False
+    except (BrokenPipeError, OSError):
+        return False
+    finally:
+        p.kill()
+        p.wait()
 
 
 def require_qemu(binary: str) -> QemuFacts:
@@ -149,7 +187,7 @@ TOOLS = ("qemu-system-x86_64", "busybox", "dropbear", "dropbearkey", "apt-get", 
          "ldd", "git", "make", "gcc", "ccache")
 
 
-def probe(qemu: str = "system") -> HostFacts:
+def probe(qemu: object = "system") -> HostFacts:
     tools = {t: shutil.which(t) or (t if Path(f"/bin/{t}").exists() else None) for t in TOOLS}
     return HostFacts(platform.release(), cpu_model(), cpu_lam(), kvm_facts(),
                      qemu_facts(qemu_binary(qemu)), tools)

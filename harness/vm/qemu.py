@@ -22,6 +22,7 @@ class LamChoice:
     status: str  # "requested" (flag passed) | "absent" | "off"
     cpu_flags: tuple[str, ...]
     reasons: tuple[str, ...]
+    source: str = ""  # "hardware" | "emulated (TCG)" when requested
 
 
 @dataclass
@@ -102,19 +103,25 @@ def choose_lam(policy: str, accel: AccelChoice, facts: HostFacts) -> LamChoice:
         missing.append("host CPU has no LAM (CPUID.(EAX=7,ECX=1):EAX[26] = 0)"
                        if facts.cpu_lam is False else "host CPU LAM unknown (CPUID not readable)")
     if accel.accel != "kvm":
-        missing.append("accel is TCG, which does not emulate LAM")
+        missing.append("accel is TCG, and this QEMU's TCG does not emulate LAM "
+                       "(a QEMU with patches/qemu/tcg-lam does)")
     elif not facts.kvm.real:
         missing.append(f"KVM is {facts.kvm.flavour}, not kvm_intel")
     if not facts.qemu.knows_lam:
         missing.append(f"QEMU {facts.qemu.version or '?'} does not know the 'lam' CPU flag "
                        "(needs >= 9.1)")
-    if missing:
-        if policy == "required":
-            raise InfraError("machine.lam: required, but LAM is not available: "
-                             + "; ".join(missing))
-        return LamChoice("absent", (), tuple(missing))
     flags = ("+lam", "enforce") if policy == "required" else ("+lam",)
-    return LamChoice("requested", flags, ("host CPU LAM, real KVM, QEMU knows lam",))
+    if not missing:
+        return LamChoice("requested", flags, ("host CPU LAM, real KVM, QEMU knows lam",),
+                         "hardware")
+    if accel.accel == "tcg" and facts.qemu.tcg_lam:
+        return LamChoice("requested", flags, (
+            f"LAM emulated by the TCG of {facts.qemu.binary} (patches/qemu/tcg-lam): "
+            "not hardware",), "emulated (TCG)")
+    if policy == "required":
+        raise InfraError("machine.lam: required, but LAM is not available: "
+                         + "; ".join(missing))
+    return LamChoice("absent", (), tuple(missing))
 
 
 def cpu_option(spec: MachineSpec, accel: AccelChoice, flags: tuple[str, ...]) -> tuple[str, str]:

@@ -44,7 +44,9 @@ def test_nightly_x86_selftests_through_run_kselftest(tmp_path: Path) -> None:
     out = run(ROOT / "configs" / "lam-nightly.yaml", tmp_path / "r", timeout=3000)
     t = out.tests()
     x86 = t["x86-selftests"]
-    assert x86["verdict"] == "pass", x86
+    stdout = (out.run_dir / "lam-nightly" / x86["stdout"]).read_text(errors="replace")
+    bad = [s for s in x86["subtests"] if s["verdict"] != "pass"]
+    assert x86["verdict"] == "pass", (x86["reason"], x86["notes"], bad, stdout[-3000:])
     names = [s["name"] for s in x86["subtests"]]
     assert "selftests: x86: test_vsyscall_64" in names
     assert any(n.startswith("selftests: x86: test_vsyscall_64 / ") for n in names)

@@ -112,3 +112,14 @@ def test_shipped_configs_load() -> None:
     root = Path(__file__).resolve().parents[2]
     for p in sorted((root / "configs").glob("*.yaml")):
         config.load(p)
+
+
+def test_machine_qemu_forms() -> None:
+    base = "name: x\nkernel: {image: /k}\nmachine:\n  qemu: "
+    assert config.loads(base + "system\n", "c.yaml").machine.qemu == "system"
+    assert config.loads(base + "/opt/qemu/bin/qemu-system-x86_64\n", "c.yaml").machine.qemu \
+        == "/opt/qemu/bin/qemu-system-x86_64"
+    q = config.loads(base + "{debian: qemu, patches: [patches/qemu/tcg-lam]}\n",
+                     "c.yaml").machine.qemu
+    assert isinstance(q, config.QemuSource) and q.patches == ["patches/qemu/tcg-lam"]
+    assert "unknown key 'patchs'" in err(base + "{debian: qemu, patchs: []}\n")

@@ -94,3 +94,14 @@ def test_argv_listens_on_loopback_only_and_never_reboots() -> None:
     assert "server=on,wait=on" in argv[argv.index("-serial") - 1]
     stdio = inv.argv(console_stdio=True)
     assert stdio[stdio.index("-serial") + 1] == "stdio"
+
+
+def test_lam_emulated_by_a_tcg_lam_qemu_is_labelled() -> None:
+    q = QemuFacts("/k/qemu/x/qemu-system-x86_64", True, "10.0.2", (10, 0, 2), True, True)
+    accel = qemu.choose_accel("auto", PVM)
+    lam = qemu.choose_lam("auto", accel, facts(PVM, False, q))
+    assert lam.status == "requested" and lam.cpu_flags == ("+lam",)
+    assert lam.source == "emulated (TCG)" and "not hardware" in lam.reasons[0]
+    assert qemu.choose_lam("required", accel, facts(PVM, False, q)).cpu_flags == (
+        "+lam", "enforce")
+    assert qemu.cpu_option(MachineSpec(), accel, lam.cpu_flags)[0] == "max,+lam"
