@@ -210,6 +210,7 @@ class _Builder:
                 if type(None) in options:
                     return None
             errors: list[ConfigError] = []
+            matching: list[ConfigError] = []  # from the option of the node's own kind
             for opt in options:
                 if opt is type(None):
                     continue
@@ -217,6 +218,13 @@ class _Builder:
                     return self.build(opt, node, key)
                 except ConfigError as e:
                     errors.append(e)
+                    is_map = dataclasses.is_dataclass(opt)
+                    is_seq = get_origin(opt) is list
+                    if (isinstance(node, yaml.MappingNode) and is_map) or (
+                            isinstance(node, yaml.SequenceNode) and is_seq):
+                        matching.append(e)
+            if len(matching) == 1:
+                raise matching[0]
             if len(errors) == 1:
                 raise errors[0]
             want = " or ".join(_type_name(o) for o in options if o is not type(None))
