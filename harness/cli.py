@@ -135,7 +135,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 "real": f.kvm.real},
         "accel_auto": {"accel": auto.accel, "reason": auto.reason},
         "qemu": {"binary": f.qemu.binary, "found": f.qemu.found, "version": f.qemu.version,
-                 "knows_lam": f.qemu.knows_lam},
+                 "knows_lam": f.qemu.knows_lam, "tcg_lam": f.qemu.tcg_lam},
         "lam": {"status": lam_reasons.status, "reasons": list(lam_reasons.reasons)},
         "tools": f.tools,
     }
@@ -149,7 +149,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
           f"{', usable' if f.kvm.dev_usable else ''}; modules: {', '.join(f.kvm.modules) or '-'}")
     print(f"accel auto      {auto.accel}: {auto.reason}")
     print(f"qemu            {f.qemu.binary} {f.qemu.version or '(not found)'}; "
-          f"knows 'lam': {yes[f.qemu.knows_lam]}")
+          f"knows 'lam': {yes[f.qemu.knows_lam]}; TCG emulates LAM: {yes[f.qemu.tcg_lam]}")
     print(f"lam             {lam_reasons.status}: {'; '.join(lam_reasons.reasons)}")
     missing = [t for t, p in f.tools.items() if p is None]
     print(f"tools           found: {', '.join(t for t, p in f.tools.items() if p)}")

@@ -20,7 +20,8 @@ fi
 
 # Packages from the release itself, and from bookworm-backports (QEMU 10: the 'lam' CPU flag).
 BASE_PKGS=(busybox-static dropbear-bin cpio xz-utils zstd kmod ca-certificates python3-venv
-           git make gcc flex bison bc libelf-dev libssl-dev rsync ccache)
+           git make gcc flex bison bc libelf-dev libssl-dev rsync ccache dpkg-dev
+           libglib2.0-dev libpixman-1-dev libslirp-dev ninja-build pkg-config)
 BPO_PKGS=(qemu-system-x86 qemu-utils)
 
 missing=()
@@ -42,6 +43,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$codename" = bookworm ] && ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
     say "enabling bookworm-backports (for QEMU >= 9.1)"
     echo "deb http://deb.debian.org/debian bookworm-backports main" | $SUDO tee /etc/apt/sources.list.d/lam-harness-backports.list >/dev/null
+  fi
+  if [ "$codename" = bookworm ] && ! grep -rqs "^deb-src.*bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    # QEMU built from Debian's source (machine.qemu: {debian: qemu, ...}) needs it
+    echo "deb-src http://deb.debian.org/debian bookworm-backports main" | $SUDO tee /etc/apt/sources.list.d/lam-harness-backports-src.list >/dev/null
   fi
   say "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
