@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -123,8 +124,7 @@ class Machine:
         for s in (self.inv.serial_sock, self.inv.qmp_sock):
             s.unlink(missing_ok=True)
         argv = self.inv.argv()
-        (self.job_dir / "qemu.cmdline").write_text(
-            " ".join(_shell_quote(a) for a in argv) + "\n")
+        (self.job_dir / "qemu.cmdline").write_text(shlex.join(argv) + "\n")
         log = open(self.qemu_log, "ab", buffering=0)  # noqa: SIM115
         self._qemu_log_pos = self.qemu_log.stat().st_size
         self.timings = BootTimings(started=time.monotonic())
@@ -245,12 +245,6 @@ class Machine:
         if self._sockdir:
             shutil.rmtree(self._sockdir, ignore_errors=True)
             self._sockdir = None
-
-
-def _shell_quote(s: str) -> str:
-    import shlex
-
-    return shlex.quote(s)
 
 
 @atexit.register
