@@ -145,7 +145,8 @@ def check_guest_lam(guest: Guest, record: JobRecord | None) -> bool:
         return False
     record.lam["chain"].update(guest_cpuid_lam=g.cpuid_lam, guest_max_tag_bits=g.max_tag_bits)
     if g.available:
-        src = record.lam.get("source") or "hardware"
+        # TCG never is hardware, whatever the host side concluded.
+        src = "emulated (TCG)" if record.accel.get("accel") == "tcg" else "hardware"
         record.lam.update(status="available", source=src,
                           reasons=[f"LAM: {src}"] + g.reasons())
     else:
