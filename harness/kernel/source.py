@@ -50,8 +50,11 @@ class Source:
 
 
 def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *GIT_ID, "-C", str(repo), *args], capture_output=True,
-                          text=True, check=check)
+    r = subprocess.run(["git", *GIT_ID, "-C", str(repo), *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise InfraError(f"git {' '.join(args[:3])} in {repo} failed: "
+                         f"{r.stderr.strip()[-300:]}")
+    return r
 
 
 def _sha256(path: Path) -> str:
@@ -174,8 +177,10 @@ def _untar(tarball: Path, dest: Path) -> None:
     """Extract to ``dest``, dropping the single top-level folder tarballs have."""
     raw = dest.with_name(dest.name + ".raw")
     raw.mkdir(parents=True)
-    r = subprocess.run(["tar", "-xf", str(tarball), "-C", str(raw)], capture_output=True,
-                       text=True)
+    # --no-same-owner: as root, tar would keep the tarball's uids, and git then
+    # refuses the tree ("dubious ownership").
+    r = subprocess.run(["tar", "--no-same-owner", "-xf", str(tarball), "-C", str(raw)],
+                       capture_output=True, text=True)
     if r.returncode != 0:
         raise InfraError(f"tar -xf {tarball} failed: {r.stderr.strip()[-300:]}")
     entries = list(raw.iterdir())

@@ -148,7 +148,8 @@ def _tcg_offers_lam(path: str, timeout: float = 15.0) -> bool:
     import select
 
     p = subprocess.Popen([path, "-accel", "tcg", "-cpu", "max,+lam,enforce", "-display", "none",
-                          "-nodefaults", "-S", "-qmp", "stdio", "-L", "/usr/share/qemu"],
+                          "-nodefaults", "-S", "-qmp", "stdio",
+                          "-L", "/usr/share/qemu", "-L", "/usr/share/seabios"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL)
     try:

@@ -6,7 +6,7 @@ The source is the package's upstream tarball (``apt-get source
 --download-only``), imported into a harness-owned git tree so patches go
 through ``git am --3way`` like kernel patches.  Firmware is not built: the
 Debian tarball drops the binary blobs, so the built QEMU is run with
-``-L /usr/share/qemu`` (the firmware of the installed qemu-system-x86)."""
+``-L`` pointing at the firmware folders of the installed qemu-system-x86."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ from ..kernel.build import _locked, compiler_version
 from ..progress import say, step
 
 RECIPE = 2
-FIRMWARE_DIR = "/usr/share/qemu"
+# Where Debian's qemu-system-x86 keeps firmware (its own --firmwarepath).
+FIRMWARE_DIRS = ("/usr/share/qemu", "/usr/share/seabios", "/usr/lib/ipxe/qemu")
+FIRMWARE_ARGS = tuple(a for d in FIRMWARE_DIRS for a in ("-L", d))
 # Offline and minimal: no fdt (meson would clone dtc), no firmware blobs (the
 # Debian tarball has none); meson comes from the harness's own venv (PyPI).
 CONFIGURE = ["--target-list=x86_64-softmmu", "--without-default-features", "--enable-tcg",
@@ -42,7 +44,7 @@ class BuiltQemu:
     binary: Path
     key: str
     hit: bool
-    firmware_args: tuple[str, ...] = ("-L", FIRMWARE_DIR)
+    firmware_args: tuple[str, ...] = FIRMWARE_ARGS
 
 
 def _showsrc(name: str) -> tuple[str, str]:
