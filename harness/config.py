@@ -238,6 +238,9 @@ class _Builder:
             return [self.build(item_tp, n, f"{key}[{i}]") for i, n in enumerate(node.value)]
         if origin is Literal:
             allowed = get_args(tp)
+            # YAML 1.1 reads a plain `off`/`on`/`yes`/`no` as a bool: take the text.
+            if isinstance(node, yaml.ScalarNode) and node.value in allowed:
+                return node.value
             value = self.scalar(node, key)
             if value not in allowed:
                 hint = _did_you_mean(str(value), [str(a) for a in allowed])

@@ -123,3 +123,8 @@ def test_machine_qemu_forms() -> None:
                      "c.yaml").machine.qemu
     assert isinstance(q, config.QemuSource) and q.patches == ["patches/qemu/tcg-lam"]
     assert "unknown key 'patchs'" in err(base + "{debian: qemu, patchs: []}\n")
+
+
+def test_lam_off_is_not_read_as_a_yaml_bool() -> None:
+    c = config.loads("name: x\nkernel: {image: /k}\nmachine: {lam: off}\n", "c.yaml")
+    assert c.machine.lam == "off"
