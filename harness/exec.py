@@ -86,13 +86,22 @@ class Guest:
         if self.transport is None or not self.transport.is_active():
             return Outcome(None, lost="SSH transport not connected")
         t0 = time.monotonic()
-        try:
-            chan = self.transport.open_session(timeout=10)
-            if pty:
-                chan.get_pty(term="dumb", width=250)
-            chan.exec_command(command)
-        except (paramiko.SSHException, OSError, EOFError) as e:
-            return Outcome(None, lost=f"SSH error starting the command: {e}")
+        chan = None
+        for attempt in range(5):  # dropbear may refuse a channel while it reaps the last
+            try:
+                chan = self.transport.open_session(timeout=10)
+                if pty:
+                    chan.get_pty(term="dumb", width=250)
+                chan.exec_command(command)
+                break
+            except (paramiko.SSHException, OSError, EOFError) as e:
+                if chan is not None:
+                    chan.close()
+                    chan = None
+                if attempt == 4 or not self.transport.is_active() or not alive():
+                    return Outcome(None, lost=f"SSH error starting the command: {e}")
+                time.sleep(0.2 * (attempt + 1))
+        assert chan is not None
         deadline = t0 + timeout if timeout is not None else None
         try:
             while True:

@@ -142,6 +142,11 @@ def qemu_facts(binary: str) -> QemuFacts:
 
 
 def _tcg_offers_lam(path: str, timeout: float = 15.0) -> bool:
+    """Asked twice when the first answer is no: a loaded host can lose one."""
+    return _probe_tcg_lam(path, timeout) or _probe_tcg_lam(path, timeout)
+
+
+def _probe_tcg_lam(path: str, timeout: float) -> bool:
     """Does ``-accel tcg -cpu max,+lam,enforce`` start? (Stock QEMU refuses:
     "TCG doesn't support requested features".) Paused, no guest code runs:
     success is QEMU's QMP greeting on stdout."""
@@ -158,15 +163,18 @@ def _tcg_offers_lam(path: str, timeout: float = 15.0) -> bool:
         # answered once the machine exists (a refused CPU ends QEMU first).
         p.stdin.write(b'{"execute": "qmp_capabilities"}\n{"execute": "query-status"}\n')
         p.stdin.flush()
+        # Raw reads, not readline(): a buffered reader can hold both answers
+        # while select() sees nothing left on the fd.
+        fd = p.stdout.fileno()
         deadline = time.monotonic() + timeout
-        answers = 0
+        buf = b""
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([p.stdout], [], [], deadline - time.monotonic())
-            line = p.stdout.readline() if ready else b""
-            if not line:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(fd, 65536) if ready else b""
+            if not chunk:
                 return False
-            answers += line.startswith(b'{"return"')
-            if answers == 2:
+            buf += chunk
+            if sum(ln.startswith(b'{"return"') for ln in buf.split(b"\n")) >= 2:
                 return True
         return False
     except (BrokenPipeError, OSError):
