@@ -82,6 +82,9 @@ class MachineSpec:
     cpu: str | None = None  # None: "host" under KVM, "max" under TCG
     lam: LamPolicy = "auto"
     qemu: str | QemuSource = "system"  # "system", a binary path, or {debian, patches}
+    # A QEMU whose TCG emulates LAM (same forms as ``qemu``): with ``lam`` auto
+    # or required, used under TCG when the host cannot give LAM in hardware.
+    lam_emulator: str | QemuSource | None = None
     smp: int = 2
     memory: str = "1G"
     cmdline: str = ""  # extra kernel arguments

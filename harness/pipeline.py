@@ -66,6 +66,16 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
     facts = dataclasses.replace(facts, qemu=q)
     kernel = prebuilt.resolve(cfg, paths.kernels)
     accel = qemu.choose_accel(m.accel, facts.kvm)
+    emulated = None
+    if m.lam_emulator is not None:
+        hw = qemu.choose_lam("auto", accel, facts)
+        emulated = qemu.emulator_accel(m.lam, m.accel, hw, True)
+        if emulated is not None:
+            qbin, qextra = qemu_build.resolve(cfg, paths.kernels, m.lam_emulator,
+                                              "machine.lam_emulator")
+            q = hostinfo.require_qemu(qbin)
+            facts = dataclasses.replace(facts, qemu=q)
+            accel = emulated
     lam = qemu.choose_lam(m.lam, accel, facts)
     cpu, cpu_note = qemu.cpu_option(m, accel, lam.cpu_flags)
     if record is not None:
@@ -81,7 +91,8 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
                       "chain": {"host_cpu_lam": facts.cpu_lam, "accel": accel.accel,
                                 "kvm": facts.kvm.flavour, "qemu_knows_lam": facts.qemu.knows_lam,
                                 "qemu_tcg_lam": facts.qemu.tcg_lam,
-                                "lam_flag_passed": bool(lam.cpu_flags)},
+                                "lam_flag_passed": bool(lam.cpu_flags),
+                                "lam_emulator_used": emulated is not None},
                       "reasons": list(lam.reasons)}
         if cpu_note:
             record.notes.append(cpu_note)

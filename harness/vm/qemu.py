@@ -124,6 +124,18 @@ def choose_lam(policy: str, accel: AccelChoice, facts: HostFacts) -> LamChoice:
     return LamChoice("absent", (), tuple(missing))
 
 
+def emulator_accel(policy: str, accel_requested: str, hw: LamChoice,
+                   emulator_configured: bool) -> AccelChoice | None:
+    """TCG with ``machine.lam_emulator`` when LAM is wanted and the host cannot
+    give it in hardware; None to stay with ``machine.qemu``. An explicit
+    ``accel: kvm`` is kept (the emulator works only under TCG)."""
+    if (policy == "off" or not emulator_configured or hw.source == "hardware"
+            or accel_requested == "kvm"):
+        return None
+    return AccelChoice("tcg", "no hardware LAM (" + "; ".join(hw.reasons)
+                       + "): TCG with machine.lam_emulator")
+
+
 def cpu_option(spec: MachineSpec, accel: AccelChoice, flags: tuple[str, ...]) -> tuple[str, str]:
     """(-cpu value, note). ``host`` needs KVM: under TCG it becomes ``max``."""
     model = spec.cpu or ("host" if accel.accel == "kvm" else "max")

@@ -66,12 +66,14 @@ def _vkey(v: str) -> list[int | str]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", v)]
 
 
-def build(cfg: Config, kernels_dir: Path) -> BuiltQemu:
-    spec = cfg.machine.qemu
-    assert isinstance(spec, QemuSource)
+def build(cfg: Config, kernels_dir: Path, spec: QemuSource | None = None,
+          key_name: str = "machine.qemu") -> BuiltQemu:
+    if spec is None:
+        assert isinstance(cfg.machine.qemu, QemuSource)
+        spec = cfg.machine.qemu
     version, orig_sha = _showsrc(spec.debian)
     identity = f"debian-src:{spec.debian}={version}:{orig_sha[:16]}"
-    series = kpatches.expand_paths(cfg, spec.patches, "machine.qemu.patches")
+    series = kpatches.expand_paths(cfg, spec.patches, f"{key_name}.patches")
     cc = compiler_version()
     key = hashlib.sha256(json.dumps({"recipe": RECIPE, "source": identity,
                                      "patches": kpatches.digest(series), "configure": CONFIGURE,
@@ -145,16 +147,18 @@ def _edk2_placeholders(repo: Path) -> None:
             bz.write_bytes(b"")
 
 
-def resolve(cfg: Config, kernels_dir: Path) -> tuple[str, tuple[str, ...]]:
-    """(QEMU binary, extra arguments) for the config's ``machine.qemu``."""
-    q = cfg.machine.qemu
+def resolve(cfg: Config, kernels_dir: Path, setting: str | QemuSource | None = None,
+            key_name: str = "machine.qemu") -> tuple[str, tuple[str, ...]]:
+    """(QEMU binary, extra arguments) for ``machine.qemu`` (or another setting of
+    the same forms, such as ``machine.lam_emulator``)."""
+    q = cfg.machine.qemu if setting is None else setting
     if isinstance(q, QemuSource):
-        b = build(cfg, kernels_dir)
+        b = build(cfg, kernels_dir, q, key_name)
         return str(b.binary), b.firmware_args
     if q == "system":
         return "qemu-system-x86_64", ()
-    path = cfg.resolve_path(q, "machine.qemu")
+    path = cfg.resolve_path(q, key_name)
     if not os.access(path, os.X_OK):
-        raise ConfigError(f"machine.qemu: {path} is not executable",
-                          where=cfg.where("machine.qemu"))
+        raise ConfigError(f"{key_name}: {path} is not executable",
+                          where=cfg.where(key_name))
     return str(path), ()

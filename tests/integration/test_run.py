@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,14 +12,26 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT, need
 from tests.integration.helpers import cli, env, run, write_config
 
 pytestmark = pytest.mark.vm
 
 
-def test_verdicts_timeout_skip_and_real_panic(debian_kernel: Path, tmp_path: Path) -> None:
+TCG_LAM_QEMU = f"qemu: {{debian: qemu, patches: [{ROOT}/patches/qemu/tcg-lam]}}, "
+
+
+# The QEMU with patches/qemu/tcg-lam must leave guests without +lam exactly as
+# they were: the same test, on the stock binary and on the patched one.
+@pytest.mark.parametrize("qemu_opts", [
+    "", TCG_LAM_QEMU + "cpu: max, lam: 'off', ", TCG_LAM_QEMU + "cpu: qemu64, lam: 'off', "],
+    ids=["stock-qemu", "tcg-lam-qemu-max", "tcg-lam-qemu-qemu64"])
+def test_verdicts_timeout_skip_and_real_panic(debian_kernel: Path, tmp_path: Path,
+                                              qemu_opts: str) -> None:
+    if qemu_opts:
+        need(shutil.which("apt-get") is not None, "apt-get needed to build QEMU")
     cfg = write_config(tmp_path, """
-        machine: {accel: auto, smp: 2, memory: 1G, boot_timeout: 120}
+        machine: {QEMUOPTSaccel: auto, smp: 2, memory: 1G, boot_timeout: 120}
         tests:
           - {name: passes, run: "echo hello from $(uname -r)", timeout: 30}
           - {name: fails, run: "echo to-stderr >&2; exit 1", timeout: 30}
@@ -28,8 +41,8 @@ def test_verdicts_timeout_skip_and_real_panic(debian_kernel: Path, tmp_path: Pat
           - {name: repeated, run: "true", repeat: 3, timeout: 30}
           - {name: panics, run: "echo c > /proc/sysrq-trigger", timeout: 60}
           - {name: never-runs, run: "true", timeout: 30}
-    """)
-    out = run(cfg, tmp_path / "results")
+    """.replace("QEMUOPTS", qemu_opts))
+    out = run(cfg, tmp_path / "results", timeout=1800)
     assert out.code == 1, out.stderr
     t = out.tests()
     assert t["passes"]["verdict"] == "pass"
@@ -50,6 +63,8 @@ def test_verdicts_timeout_skip_and_real_panic(debian_kernel: Path, tmp_path: Pat
     assert "crashed in panics" in t["never-runs"]["reason"]
     job = out.run["jobs"][0]
     assert job["accel"]["accel"] in ("kvm", "tcg") and job["accel"]["reason"]
+    if qemu_opts:
+        assert "/kernels/qemu/" in job["lam"]["qemu"] and job["lam"]["status"] == "off"
     assert out.run["status"] == "failed" and out.run["exit_code"] == 1
     console = (out.run_dir / "it" / "console.log").read_text(errors="replace")
     assert "Linux version 6.12" in console and "sysrq triggered crash" in console

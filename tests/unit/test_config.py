@@ -123,6 +123,12 @@ def test_machine_qemu_forms() -> None:
                      "c.yaml").machine.qemu
     assert isinstance(q, config.QemuSource) and q.patches == ["patches/qemu/tcg-lam"]
     assert "unknown key 'patchs'" in err(base + "{debian: qemu, patchs: []}\n")
+    emu = "name: x\nkernel: {image: /k}\nmachine:\n  lam_emulator: "
+    assert config.loads("name: x\nkernel: {image: /k}\n", "c.yaml").machine.lam_emulator is None
+    e = config.loads(emu + "{debian: qemu, patches: [p]}\n", "c.yaml").machine.lam_emulator
+    assert isinstance(e, config.QemuSource) and e.patches == ["p"]
+    assert config.loads(emu + "/opt/q\n", "c.yaml").machine.lam_emulator == "/opt/q"
+    assert "c.yaml:4" in err(emu + "{debian: qemu, patchs: []}\n")
 
 
 def test_lam_off_is_not_read_as_a_yaml_bool() -> None:

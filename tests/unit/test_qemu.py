@@ -105,3 +105,21 @@ def test_lam_emulated_by_a_tcg_lam_qemu_is_labelled() -> None:
     assert qemu.choose_lam("required", accel, facts(PVM, False, q)).cpu_flags == (
         "+lam", "enforce")
     assert qemu.cpu_option(MachineSpec(), accel, lam.cpu_flags)[0] == "max,+lam"
+
+
+def test_lam_emulator_is_taken_only_when_the_host_cannot_give_lam() -> None:
+    pvm = qemu.choose_accel("auto", PVM)
+    no_hw = qemu.choose_lam("auto", pvm, facts(PVM, False))
+    emu = qemu.emulator_accel("auto", "auto", no_hw, True)
+    assert emu is not None and emu.accel == "tcg"
+    assert "host CPU has no LAM" in emu.reason and "machine.lam_emulator" in emu.reason
+    assert qemu.emulator_accel("required", "auto", no_hw, True) is not None
+    # not configured, LAM off, or an explicit accel: kvm: stay with machine.qemu
+    assert qemu.emulator_accel("auto", "auto", no_hw, False) is None
+    assert qemu.emulator_accel("off", "auto", no_hw, True) is None
+    assert qemu.emulator_accel("auto", "kvm", no_hw, True) is None
+    # a LAM host with real KVM: hardware, never the emulator
+    intel = qemu.choose_accel("auto", INTEL)
+    hw = qemu.choose_lam("auto", intel, facts(INTEL, True))
+    assert hw.source == "hardware"
+    assert qemu.emulator_accel("auto", "auto", hw, True) is None
