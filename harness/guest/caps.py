@@ -20,6 +20,9 @@ class GuestLam:
     cpuid_lam: bool
     max_tag_bits: int
     prctl_errno: int
+    # in a child with LAM_U57 enabled (only when max_tag_bits > 0):
+    untag_mask: str | None = None  # /proc/self/status "untag_mask:", e.g. 0x81ffffffffffffff
+    tagged_access: bool | None = None  # a load through a pointer with bits 62:57 set worked
 
     @property
     def available(self) -> bool:
@@ -37,19 +40,33 @@ class GuestLam:
             else:
                 why = "the guest kernel does not enable LAM (CONFIG_ADDRESS_MASKING off?)"
             out.append(f"ARCH_GET_MAX_TAG_BITS = {self.max_tag_bits}: {why}")
-        return out or ["guest: CPUID LAM bit set and ARCH_GET_MAX_TAG_BITS = "
-                       f"{self.max_tag_bits}"]
+        if out:
+            return out
+        ok = [f"guest: CPUID LAM bit set and ARCH_GET_MAX_TAG_BITS = {self.max_tag_bits}"]
+        if self.untag_mask is not None:
+            ok.append(f"with LAM_U57 on, untag_mask {self.untag_mask}")
+        if self.tagged_access is False:
+            ok.append("but a load through a tagged pointer FAILED: LAM is advertised and "
+                      "broken; LAM tests run and will say so")
+        elif self.tagged_access:
+            ok.append("a load through a tagged pointer works")
+        return ok
 
 
 def parse(output: str) -> GuestLam | None:
     vals: dict[str, int] = {}
+    mask: str | None = None
     for line in output.splitlines():
         k, sep, v = line.strip().partition("=")
-        if sep and v.strip().lstrip("-").isdigit():
+        if sep and k == "untag_mask":
+            mask = v.strip()
+        elif sep and v.strip().lstrip("-").isdigit():
             vals[k] = int(v)
     if not {"cpuid_lam", "max_tag_bits"} <= vals.keys():
         return None
-    return GuestLam(vals["cpuid_lam"] == 1, vals["max_tag_bits"], vals.get("prctl_errno", 0))
+    access = vals["tagged_access"] == 1 if "tagged_access" in vals else None
+    return GuestLam(vals["cpuid_lam"] == 1, vals["max_tag_bits"], vals.get("prctl_errno", 0),
+                    mask, access)
 
 
 def binary(cache_dir: Path) -> Path:

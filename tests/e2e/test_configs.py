@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.guest import caps
 from harness.vm.hostinfo import cpu_lam, kvm_facts
 from tests.conftest import ROOT, need
 from tests.integration.helpers import run
@@ -66,6 +67,12 @@ def test_lam_emulated_in_tcg_gives_real_lam_verdicts(tmp_path: Path) -> None:
     assert lam["status"] == "available", (lam, out.stderr[-2000:])
     assert lam["source"] == "emulated (TCG)"
     assert lam["chain"]["guest_cpuid_lam"] is True and lam["chain"]["guest_max_tag_bits"] == 6
+    # /proc/self/status after ARCH_ENABLE_TAGGED_ADDR(6): bits 62:57 cleared,
+    # and a load through a pointer with bits 62:57 set works
+    t = out.tests()
+    assert t["lam-enable"]["verdict"] == "pass", t["lam-enable"]
+    g = caps.parse((out.run_dir / "lam-tcg" / t["lam-enable"]["stdout"]).read_text())
+    assert g is not None and g.untag_mask == "0x81ffffffffffffff" and g.tagged_access
     assert "LAM available, emulated (TCG)" in out.stdout
     t = out.tests()
     sub = {s["name"]: s["verdict"] for s in t["lam-selftest"]["subtests"]}

@@ -53,3 +53,21 @@ def test_module_closure_orders_dependencies_and_skips_builtins(tmp_path: Path) -
     assert modules.closure(d, ["virtio"]) == []
     with pytest.raises(InfraError, match="'nope' is neither built in"):
         modules.closure(d, ["nope"])
+
+
+def test_lamh_caps_output_parses_the_whole_chain() -> None:
+    from harness.guest import caps
+
+    g = caps.parse("cpuid_lam=1\nmax_tag_bits=6\nprctl_errno=0\n"
+                   "untag_mask=0x81ffffffffffffff\ntagged_access=1\n")
+    assert g is not None and g.available
+    assert g.untag_mask == "0x81ffffffffffffff" and g.tagged_access is True
+    assert "untag_mask 0x81ffffffffffffff" in " ".join(g.reasons())
+    broken = caps.parse("cpuid_lam=1\nmax_tag_bits=6\nprctl_errno=0\n"
+                        "untag_mask=0x81ffffffffffffff\ntagged_access=0\ntagged_signal=11\n")
+    assert broken is not None and broken.available and broken.tagged_access is False
+    assert "FAILED" in " ".join(broken.reasons())
+    none = caps.parse("cpuid_lam=0\nmax_tag_bits=0\nprctl_errno=22\n")
+    assert none is not None and not none.available and none.untag_mask is None
+    assert none.tagged_access is None and "errno 22" in " ".join(none.reasons())
+    assert caps.parse("garbage") is None
