@@ -30,6 +30,8 @@ class OopsRef:
     first_line: int  # line numbers in console.log (1-based)
     last_line: int
     corrupted: bool = False
+    guilty_frame: str | None = None
+    symbolized: bool = False  # oops-N.txt has file:line for its frames (job's vmlinux)
 
 
 @dataclass

@@ -1,31 +1,72 @@
-"""Detect Linux kernel oops reports in serial console output, line by line.
+"""Detect Linux kernel oops reports in serial console output, title them and
+find the function to blame.
 
 Pure: no I/O, stdlib only.  Feed console lines to an :class:`OopsScanner` as
 they stream in; each call returns the reports that line completed.  ``scan()``
-does the same for a whole log.
+does the same for a whole log (a ``str``), ``scan_bytes()`` for raw console
+bytes, much faster: it jumps from one prefilter hit to the next and only feeds
+the lines around them to the same scanner, with the same results.
 
-The oops knowledge lives in tables (after syzkaller's ``pkg/report``):
+The oops knowledge lives in tables (after syzkaller's ``pkg/report``), modelled
+on the kernel's own printk formats (lib/bug.c, kernel/panic.c ``__warn``,
+arch/x86/kernel/dumpstack.c and traps.c, arch/x86/mm/fault.c,
+kernel/hung_task.c, kernel/watchdog.c, mm/kasan/report.c, lib/ubsan.c,
+kernel/locking/lockdep.c, kernel/rcu/tree_stall.h, mm/page_alloc.c ...):
 
 * ``HEADERS``: one :class:`Header` per report start: the kind, a literal that
   must occur in the line, a regex matched at the start of the cleaned line,
-  how the report ends (:class:`End`), and flags (a ``die()`` line, a header
-  that a ``die()`` line usually follows, how the title is made...).
+  how the report ends (:class:`End`), the title template, where the guilty
+  frame comes from (:class:`Src`, in order) and which frames to skip for this
+  kind on top of ``GENERIC_FRAMES``.
 * ``SUPPRESSIONS``: lines that look like headers but are not kernel bugs
-  (user-space segfaults, boot-time mitigation notices...).
-* ``GENERIC_FRAMES``: call-trace frames that never carry the blame
-  (``dump_stack``, ``panic``, ``kasan_report``, exception entry...).
+  (user-space segfaults and traps, ``ODEBUG: Out of memory``, ``lockdep is
+  turned off``, boot-time mitigation notices...).
+* ``GENERIC_FRAMES`` and the per-kind skip lists: call-trace frames that never
+  carry the blame (report and dump helpers, the warn/BUG/die/panic machinery,
+  exception and interrupt entry, sanitizer runtimes, allocators, string and
+  user-copy helpers, locking primitives...).
 
-A cheap literal prefilter (``PREFILTER``, derived from the headers' literals)
-runs on every line; cleaning and regexes only run on the few lines that pass
-it, or on lines inside an open report.
+``PREFILTER`` is a dozen literals: a line can only start, precede or mark a
+report if it contains one of them; the other lines never touch a regex while
+no report is open.  The die() lines of x86 (``Oops: general protection fault,
+...: 0000 [#1] ...``, ``invalid opcode: 0000 [#1]``...) are found by their
+``[#`` counter.
+
+Titles follow the convention of the kernel's bots, normalized so that the
+same bug gets the same title on every build: ``kernel BUG in f``, ``WARNING
+in f``, ``BUG: unable to handle kernel NULL pointer dereference in f``,
+``general protection fault in f``, ``KASAN: use-after-free Read in f``,
+``INFO: task hung in f``, ``INFO: rcu detected stall in f``, ``BUG: soft
+lockup in f``, ``possible deadlock in f``, ``kernel panic: <message>``,
+``unexpected kernel reboot``...  ``f`` is the guilty frame; titles carry no
+address, offset, PID, CPU or line number (see :func:`normalize_title`).  The
+header line as the kernel printed it is kept in ``Report.header``.
+
+The guilty frame (:func:`guilty_frame`) is the first function, in the order
+of the header's sources (the function the header names, the RIP, the reliable
+call-trace frames, lockdep's ``at:`` lines...), that no skip list matches:
+``?`` frames count only where a source has no reliable frame at all (a kernel
+without frame pointers or ORC, whose guess unwinder prints every frame with a
+``?``), and then in the same order and through the same skip lists; for a
+hung task the first frame that is not the
+scheduler, a lock or a wait primitive; for ``kernel BUG at lib/list_debug.c``
+the caller of the list helper; for a WARN() in an allocator, its caller.
 
 Line numbering: 1-based, one per fed line.  ``Report.first_line`` is the line
 of the header (e.g. ``kernel BUG at ...``).  A ``cut here`` line (plus the
 few ``WARN()`` message lines between it and the header) or a ``=====`` ruler
 printed just before the header belongs to the report: it is kept at the start
 of ``Report.lines`` and ``Report.start_line`` is its line number
-(``start_line <= first_line``; ``lines`` always covers
-``start_line..last_line``).
+(``start_line <= first_line``).
+
+printk caller ids (``[T123]``, ``[C0]``, with or without a timestamp) tell
+interleaved output apart: a report collects only the lines of its own caller
+(plus, for a report printed from interrupt context, the ``[C...]`` lines of
+the NMI backtraces it triggers), another task's lines are not part of it, and
+another task's report header opens a second report while the first is still
+open.  Then ``Report.lines`` holds only the report's own lines, which need
+not be consecutive console lines.  Without caller ids every line after the
+header belongs to the report until it ends.
 
 How a report ends (``Report.end_reason``):
 
@@ -35,7 +76,10 @@ How a report ends (``Report.end_reason``):
   report;
 * ``"stack end"``: the ``</TASK>`` closing the stack dump of a report printed
   by ``dump_stack()`` (lockdep, hung task, soft lockup, RCU stall, a ``BUG:``
-  that is not followed by an ``Oops`` line);
+  that is not followed by an ``Oops`` line); before 5.16 there is no
+  ``</TASK>``: the first line after ``Call Trace:`` that cannot be part of a
+  stack dump (not indented, no ``[<addr>]``, no ``REG: ``) ends the report and
+  is not part of it;
 * ``"panic end"``: a panic without its end marker (``panic=-1`` reboots before
   printing it) ends after ``Kernel Offset:`` / ``Rebooting in``: at the next
   other line, or at the end of the stream (not corrupted);
@@ -44,7 +88,15 @@ How a report ends (``Report.end_reason``):
 * ``"no stack"``: a ``BUG:`` (or unusual ``WARNING:``) line with no stack dump
   within ``GRACE_LINES`` lines: the report is just its header;
 * ``"max lines"``: ``max_report_lines`` reached (the rest is dropped);
+* ``"reboot"``: a new kernel's banner (``Linux version ...``) appeared: the
+  report is cut (``corrupted=True``);
 * ``"eof"``: ``flush()`` with the report open: ``corrupted=True``.
+
+A report during which the kernel said ``** N printk messages dropped **`` is
+also ``corrupted``.  An "unexpected reboot" is a banner seen after the kernel
+was already up (an earlier banner or printk timestamp) with no report and no
+``reboot: Restarting system`` since the previous boot: a one-line report of
+kind ``"reboot"``.
 
 After ``---[ end trace ]---`` the kernel prints the RIP/Code/register block
 again ("executive summary"); those lines are outside any report and dropped,
@@ -55,22 +107,30 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "End",
     "GENERIC_FRAMES",
+    "GRACE_LINES",
     "HEADERS",
     "Header",
     "OopsScanner",
     "PREFILTER",
     "Report",
     "SUPPRESSIONS",
-    "Title",
+    "Src",
     "clean_line",
+    "dedup",
+    "guilty_frame",
+    "is_generic_frame",
+    "is_panic_title",
     "normalize_title",
     "scan",
+    "scan_bytes",
+    "title_aliases",
 ]
 
 # --------------------------------------------------------------------------
@@ -81,19 +141,24 @@ __all__ = [
 class Report:
     """One oops report found in a console stream."""
 
-    kind: str  # "BUG", "kernel BUG", "WARNING", "panic", "KASAN", ...
-    title: str  # one line, printk prefixes stripped
+    kind: str  # "BUG", "kernel BUG", "WARNING", "panic", "KASAN", "reboot", ...
+    title: str  # normalized, e.g. "kernel BUG in switch_mm_irqs_off"
     first_line: int  # 1-based line number of the header line
     last_line: int  # 1-based line number of the report's last line
-    lines: list[str]  # raw lines (without trailing "\r"/"\n"), start_line..last_line
-    corrupted: bool = False  # the stream ended before the report's end
-    guilty_frame: str | None = None  # best-effort culprit function
+    lines: list[str]  # raw lines (without trailing "\r"/"\n"), from start_line on
+    corrupted: bool = False  # the stream ended (or the kernel rebooted) before the end
+    guilty_frame: str | None = None  # the function to blame
     start_line: int = 0  # line of lines[0]: the cut-here/ruler line, else first_line
     end_reason: str = ""  # see the module docstring
+    header: str = ""  # the header line as printed (printk prefixes stripped)
+    context: str | None = None  # printk caller id of the header line ("T88", "C0")
 
     def __post_init__(self) -> None:
         if self.start_line <= 0:
             self.start_line = self.first_line
+        if not self.header and self.lines:
+            self.header = clean_line(self.lines[min(self.first_line - self.start_line,
+                                                    len(self.lines) - 1)])
 
     @property
     def text(self) -> str:
@@ -101,11 +166,11 @@ class Report:
 
     @property
     def signature(self) -> str:
-        """The title with run-specific details normalized, for dedup/baselines."""
+        """The dedup key: the title, normalized (titles already are)."""
         return normalize_title(self.title)
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``oops --json`` shape (see DESIGN.md)."""
+        """The ``oops --json`` shape (see DESIGN.md), plus the raw header line."""
         return {
             "title": self.title,
             "kind": self.kind,
@@ -113,8 +178,22 @@ class Report:
             "first_line": self.first_line,
             "last_line": self.last_line,
             "corrupted": self.corrupted,
+            "header": self.header,
             "text": self.text,
         }
+
+
+def dedup(reports: Iterable[Report]) -> list[tuple[str, int, Report]]:
+    """One entry per distinct title: ``(title, occurrences, first report)``,
+    in order of first appearance (keyed on :attr:`Report.signature`)."""
+    seen: dict[str, list[Any]] = {}
+    for r in reports:
+        key = r.signature
+        if key in seen:
+            seen[key][1] += 1
+        else:
+            seen[key] = [key, 1, r]
+    return [(k, n, r) for k, n, r in seen.values()]
 
 
 # --------------------------------------------------------------------------
@@ -128,115 +207,380 @@ class End(enum.Enum):
     RULER = "ruler"  # at the ===== ruler closing a sanitizer report
     STACK = "stack"  # at </TASK> closing the dump_stack() (until a die() line is seen)
     PANIC = "panic"  # at ---[ end Kernel panic ]---, or after Kernel Offset:/Rebooting in
+    LINE = "line"  # the header line is the whole report (the reboot banner)
 
 
-class Title(enum.Enum):
-    LINE = "line"  # the cleaned header line
-    WARNING = "warning"  # "WARNING in func" when the header names the function
+class Src(enum.Enum):
+    """Where guilty-frame candidates come from, tried in the header's order."""
+
+    HEADER = "header"  # the function the header names ("in f+0x1/0x2", "at f.c:1 f+0x1/0x2")
+    BODY = "body"  # Header.body_func found in the report ("workfn=f")
+    RIP = "rip"  # the first "RIP: 0010:f+0x1/0x2" naming a kernel function
+    TRACE = "trace"  # reliable frames (no "?") after "Call Trace:"
+    AT = "at"  # lockdep's "(&lock){+.+.}, at: f+0x1/0x2" lines, in order
+    ALLOC = "alloc"  # frames after "page last allocated" (bad page state)
+    FRAMES = "frames"  # every reliable frame line of the report (KCSAN, KFENCE...)
+    # TRACE, ALLOC and FRAMES fall back to their "? f+0x1/0x2" frames when they
+    # have no reliable frame at all (see guilty_frame)
 
 
 @dataclass(frozen=True)
 class Header:
     kind: str
-    literal: str  # must be a substring of the header line (prefilter)
-    regex: re.Pattern[str]  # re.match()ed against the cleaned line
+    literal: str  # must be a substring of the header line (and contain a PREFILTER literal)
+    regex: re.Pattern[str]  # re.match()ed against the cleaned line; group "hf": header func
     end: End
-    die: bool = False  # a die() line ("Oops: ...", "invalid opcode: ...")
+    title: str  # template: {func}, {hdr}, the regex's named groups, the fields
+    sources: tuple[Src, ...] = (Src.RIP, Src.TRACE)
+    skip: re.Pattern[str] | None = None  # frames never guilty for this kind
+    fallback: str | None = None  # title without a guilty frame (default: drop " in {func}")
+    fields: tuple[tuple[str, re.Pattern[str]], ...] = ()  # group 1 of the first body match
+    body_func: re.Pattern[str] | None = None  # group 1: a function named in the body
+    defaults: tuple[tuple[str, str], ...] = ()  # values for groups that did not match
+    die: bool = False  # a die() line ("Oops: ...: 0000 [#1]")
     pre_die: bool = False  # a die() line usually follows: it continues this report
-    title: Title = Title.LINE
-    func_in_header: bool = False  # "... in func+0x1/0x2": the guilty frame
     grace: int | None = None  # close as header-only when no stack dump starts in time
+    need_stack: bool = False  # ... and then it is no report at all
 
 
-def _h(kind: str, literal: str, pattern: str, end: End, **kw: Any) -> Header:
-    return Header(kind, literal, re.compile(pattern), end, **kw)
+def _rx(patterns: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def _h(kind: str, literal: str, pattern: str, end: End, title: str, *,
+       skip: Iterable[str] = (), fields: Iterable[tuple[str, str]] = (),
+       body_func: str | None = None, **kw: Any) -> Header:
+    skip = tuple(skip)
+    return Header(kind, literal, re.compile(pattern), end, title,
+                  skip=_rx(skip) if skip else None,
+                  fields=tuple((k, re.compile(v)) for k, v in fields),
+                  body_func=re.compile(body_func) if body_func else None, **kw)
 
 
 GRACE_LINES = 20
+_MAX_LINE = 1024  # printk never prints longer lines; matching looks no further
+_MAX_KEPT_LINE = 4096  # raw report lines are truncated to this many characters
+
+# Frames that never carry the blame, whatever the report (re.search on the
+# function name, ".constprop.0"-like suffixes removed).
+GENERIC_FRAMES: tuple[str, ...] = (
+    # stack dumping, printing, the warn/BUG/die/panic machinery
+    r"^(?:__)?dump_stack", r"^show_(?:stack|regs|trace|ip|opcodes|iret|fault)", r"^__show_regs$",
+    r"^print_", r"^_*v?printk", r"^(?:__)?(?:dev|netdev)_(?:printk|emerg|alert|crit|err|warn"
+    r"|notice|info)", r"^v?s?n?printf$", r"^v?scnprintf$", r"^kv?asprintf$",
+    r"^(?:string|string_nocheck|pointer|format_decode|widen_string|symbol_string)$",
+    r"panic", r"^__warn", r"^warn_slowpath", r"^warn_alloc", r"^warn_bogus", r"^report_bug$",
+    r"^__report_bug", r"^handle_bug$", r"^fixup_bug", r"(?:^|_)trap$", r"^do_trap",
+    r"^(?:do_)?invalid_op$", r"^(?:__)?die(?:_|$)", r"^oops_", r"^__bug$",
+    r"^(?:__)?unwind_", r"^arch_stack_walk", r"^stack_trace_save",
+    # exception, interrupt, softirq, timer and syscall entry
+    r"^asm_", r"^exc_", r"^(?:__)?sysvec_", r"^(?:__)?common_interrupt", r"^irqentry_",
+    r"^do_(?:user|kern)_addr_fault", r"^handle_page_fault$", r"^(?:__)?do_page_fault",
+    r"^page_fault_oops$",
+    r"^kernelmode_fixup_or_oops", r"^(?:__)?bad_area", r"^no_context$", r"^spurious_kernel_fault",
+    r"^fixup_exception$", r"^ex_handler_", r"^do_(?:divide_error|general_protection|int3)",
+    r"^(?:__)?irq_exit", r"^irq_enter", r"^(?:__)?do_softirq", r"^handle_softirqs$",
+    r"^run_ksoftirqd$", r"^(?:_|__)?local_bh_enable", r"hrtimer_interrupt$",
+    r"^__hrtimer_run_queues$", r"^__run_hrtimer$", r"^call_timer_fn$",
+    r"^(?:__)?run_timers?(?:_|$)", r"^expire_timers$", r"^default_do_nmi$", r"^(?:__)?nmi_",
+    r"(?:^|_)nmi$",
+    r"^do_syscall_", r"^x64_sys_call$", r"^entry_SYSCALL", r"^entry_INT80", r"^syscall_exit",
+    r"^__syscall_exit", r"^syscall_trace_enter", r"^(?:__)?ret_from_fork", r"^kthread$",
+    # sanitizer runtimes and checkers (not the sanitizers' own test cases: kasan_memchr...)
+    r"^__kasan_", r"^kasan_(?:report|check_range|save_|set_track|poison|unpoison|slab_|kmalloc"
+    r"|krealloc|kfree_large|mempool_|record_aux|quarantine|non_canonical|byte_accessible"
+    r"|metadata|populate|cache_|complete_mode|print_|addr_to|shadow)",
+    r"^check_region_inline$", r"^check_slab_allocation$", r"^__asan_", r"^__hwasan_",
+    r"^__msan_", r"^_*kmsan_(?:report"
+    r"|internal_|get_|set_|check_|poison|unpoison|copy_|instrument|memmove|in_runtime|metadata"
+    r"|enter|leave|handle)", r"^_*kcsan_(?:setup_watchpoint|check_access|report|found_watchpoint)",
+    r"^__tsan_", r"^_*ubsan_", r"^_*kfence_(?:report|handle_page_fault|guarded_|protect"
+    r"|unprotect|check_canary|alloc|free|ksize|object_start|metadata)",
+    r"^check_memory_region", r"^(?:__)?check_object_size$", r"^check_heap_object$",
+    r"^read_word_at_a_time$", r"_nocheck$",
+    # string, memory and user-copy helpers: the caller is to blame
+    r"^_*mem(?:cpy|move|set|cmp|chr|scan|dup)", r"^kmemdup", r"^_*kstrn?dup",
+    r"^_*str(?:n|l|s)?(?:cpy|cat|cmp|casecmp|len|chr|rchr|nchr|str|sep|dup)",
+    r"^sized_strscpy$", r"^_*copy_(?:to|from)_user",
+    r"^copy_user_(?:generic|enhanced_fast_string|fast_string|short_string|handle_tail)",
+    r"^rep_movs_alternative$",
+    r"^_*(?:get|put)_user", r"^strn(?:cpy_from|len)_user$", r"^_*copy_(?:to|from)_iter",
+    r"^copy(?:in|out)$", r"^_*clear_user", r"_indirect_thunk_", r"^__x86_return_thunk$",
+    r"^__pfx_", r"^srso_", r"^retbleed_",
+    # allocators
+    r"^_*kv?[mzc]alloc(?:_(?:node|array|trace|large|order|track_caller|noprof|buckets|cache)"
+    r"\w*)?$", r"^_*do_kmalloc", r"^_*kv?realloc(?:_\w*noprof)?$",
+    r"^_*kmem_cache_(?:alloc|free|zalloc)\w*$", r"^_*kv?free(?:_sensitive|_rcu\w*|_bulk|_const"
+    r"|_skb\w*|_call_rcu)?$", r"^_*consume_skb", r"^skb_release_", r"^skb_free_head$",
+    r"^kfree_skbmem$", r"^_*v[mz]alloc(?:_(?:node|user|huge|32|noprof|array)\w*)?$",
+    r"^vfree(?:_atomic)?$", r"^_*slab_", r"^___slab_alloc", r"^new_slab$",
+    r"^allocate_slab$", r"^alloc_slab_page$", r"^setup_object$", r"^_*alloc_pages",
+    r"^alloc_page", r"^__get_free_pages$", r"^get_zeroed_page", r"^_*free_pages",
+    r"^__free_page", r"^free_unref_page", r"^_*folio_alloc", r"^post_alloc_hook$",
+    r"^prep_new_page$", r"^get_page_from_freelist$", r"^__alloc_frozen", r"_noprof$",
+    r"^_*should_fail", r"^kmemleak_",
+    # locking, lockdep, might_sleep
+    r"^_raw_", r"^__raw_", r"^do_raw_", r"^(?:native_)?queued_(?:spin|read|write)_lock",
+    r"^_*(?:spin|read|write)_(?:un)?lock", r"^_*mutex_(?:un)?lock", r"^__mutex_", r"^rt_mutex_",
+    r"^__rt_mutex", r"^_*rwsem_", r"^_*down(?:_|$)", r"^_*up(?:_read|_write)?$",
+    r"^_*percpu_(?:down|up)_", r"^lock_(?:acquire|release|acquired|contended)",
+    r"^__lock_(?:acquire|release)", r"^lockdep_", r"^mark_lock", r"^mark_usage",
+    r"^_*lock_is_held", r"^validate_chain$",
+    r"^check_(?:noncircular|prev_add|prevs_add|deadlock|irq_usage|usage_|flags)",
+    r"^debug_check_no_locks", r"^valid_state$", r"^_*might_(?:sleep|resched|fault|alloc)",
+    r"^rcu_lock_acquire", r"^_*rcu_read_(?:un)?lock", r"^preempt_count_(?:add|sub)$",
+    # debug objects, list debugging, refcounts
+    r"^debug_object", r"^debug_print_object$", r"^_*debug_check_no_obj_freed",
+    r"^(?:timer|work|hrtimer)_(?:is_static_object|fixup_)", r"^__list_", r"^_*refcount_",
+    r"^kref_(?:get|put)",
+)
+
+# Kind-specific frames (on top of GENERIC_FRAMES).
+_WAITING = (  # a task waiting for something: the waiter is to blame, not the wait
+    r"^_*schedule", r"^io_schedule", r"^preempt_schedule", r"^__switch_to", r"^context_switch$",
+    r"^finish_task_switch", r"^_*wait_for_", r"^_*wait_(?:on|event|rcu_gp)", r"^__wait_",
+    r"^do_wait_for_common$", r"^out_of_line_wait_on_bit", r"^bit_wait", r"^folio_wait",
+    r"^__folio_lock", r"^__lock_page", r"^prepare_to_wait", r"^finish_wait$",
+    r"^_*synchronize_(?:rcu|srcu|sched|net)", r"^rcu_barrier", r"^_*flush_work",
+    r"^_*flush_workqueue", r"^__cancel_work", r"^cancel_(?:delayed_)?work_sync$",
+    r"^kthread_stop", r"^_*refrigerator", r"^do_nanosleep$", r"^hrtimer_nanosleep$",
+    r"^msleep", r"^usleep", r"^schedule_(?:hr)?timeout", r"^(?:rwbase|rtlock)_",
+    r"^_*percpu_rwsem_", r"^_*cond_resched",
+)
+_TIMER_IRQ = (  # the detector runs in the timer interrupt; a preempted task is in schedule()
+    r"apic_timer_interrupt", r"^_*hrtimer", r"^tick_", r"^update_process_times$",
+    r"^(?:sched|scheduler)_tick$", r"^watchdog", r"^softlockup", r"^irq_", r"^__irq_",
+    r"^(?:__)?sysvec", r"^account_", r"^arch_trigger_cpumask_backtrace",
+    r"^_*schedule", r"^preempt_schedule", r"^__switch_to", r"^context_switch$",
+    r"^finish_task_switch",
+)
+_RCU = (r"rcu",)
+_LOCKDEP_WQ = (  # locks that the workqueue code takes on behalf of work items
+    r"^process_one_work$", r"^_*flush_workqueue$", r"^drain_workqueue$",
+    r"^destroy_workqueue$", r"^_*flush_work$",
+)
+_SLAB = (r"slab", r"^_*check_", r"^free_debug_processing$", r"^on_freelist$", r"^object_err$",
+         r"^_*kmem_cache", r"^_*do_slab_free$", r"^free_to_partial_list$")
+_BAD_PAGE = (r"(?:free|put|get|update|release)_pages?(?:_|$)", r"^free_unref", r"^_*folio",
+             r"^truncate_inode_pages", r"^page_frag_free", r"alloc", r"^vmap", r"page_owner",
+             r"^bad_page$", r"^free_page_is_bad", r"^free_pages_prepare$", r"^free_tail_page",
+             r"^check_new_page", r"^release_pages$", r"^__page_cache_release$",
+             r"^destroy_large_folio$", r"^__put_page$")
+_ODEBUG = (r"^debug_", r"rcu", r"^_*hrtimer_", r"timer", r"^_*(?:queue|cancel|flush|insert)_work",
+           r"^percpu_", r"^_*kmem_", r"^_*kv?free", r"^vfree", r"^call_rcu",
+           r"^_*free_object", r"^lookup_object")
+_PREEMPT = (r"^debug_smp_processor_id$", r"^check_preemption_disabled$", r"preempt",
+            r"processor_id", r"this_cpu_")
+_SPIN = (r"^spin_", r"^do_raw_", r"_lock$", r"_unlock$", r"_trylock$", r"^spin_dump$",
+         r"^spin_bug$", r"^rwlock_bug$")
+_MEMLEAK = (r"kmemleak", r"alloc", r"kmem", r"slab", r"^create_object", r"^idr_get",
+            r"^list_lru_init", r"^pcpu_create")
 
 _OOPS = r"(?:Oops: )?"  # 6.10+ prefixes every x86 die() line with "Oops: "
-_LOCKDEP = (
-    r"(?:"
-    r"possible circular locking dependency"
-    r"|inconsistent lock state"
-    r"|possible recursive locking"
-    r"|possible irq lock inversion dependency"
-    r"|\S+-safe -> \S+-unsafe lock order"
-    r"|bad unlock balance"
-    r"|held lock freed"
-    r"|lock held when returning to user space"
-    r"|lock held at task exit time"
-    r"|[Nn]ested lock was not taken"
-    r"|suspicious RCU usage"
-    r"|bad contention detected"
-    r")"
-)
+_F = r"[A-Za-z_.$][\w.$]*"  # a function name
+_HF = rf"(?P<hf>{_F})"
+_DIE_TAIL = r": [0-9a-f]{4,} \[#\d+\]"  # "...: 0000 [#1]"
+_LOCKDEP_PREFIX = r"(?:\[ )?(?:WARNING|INFO|BUG): "
+_KASAN_ACCESS = (("access", r"^(Read|Write) (?:of size \d+ )?at addr"),)
+_WARN_AT = rf"at (?:(?P<file>[^\s:]+):\d+ ?)?(?:{_HF}(?=\+0x|\(\)|\s|$))?"
+
+
+def _warn_file(path: str, title: str, skip: Iterable[str] = ()) -> Header:
+    """A WARN() in a helper that reports someone else's bug (refcount, ODEBUG...)."""
+    return _h("WARNING", f"at {path}:", r"WARNING: .*\bat " + re.escape(path) + rf":\d+(?: {_HF})?",
+              End.TRACE, title, sources=(Src.HEADER, Src.RIP, Src.TRACE), skip=skip)
+
 
 # Order matters: the first match wins, so specific entries come before the
 # generic ones they overlap with ("BUG: KASAN:" before "BUG: ").
 HEADERS: tuple[Header, ...] = (
-    # sanitizers: "BUG: KASAN: slab-out-of-bounds in foo+0x1/0x2", between rulers
-    _h("KASAN", "BUG: KASAN: ", r"BUG: KASAN: ", End.RULER, func_in_header=True),
-    _h("KFENCE", "BUG: KFENCE: ", r"BUG: KFENCE: ", End.RULER, func_in_header=True),
-    _h("KMSAN", "BUG: KMSAN: ", r"BUG: KMSAN: ", End.RULER, func_in_header=True),
-    _h("KCSAN", "BUG: KCSAN: ", r"BUG: KCSAN: ", End.RULER, func_in_header=True),
-    _h("UBSAN", "UBSAN: ", r"UBSAN: \S", End.RULER),
-    # lockups and stalls: a dump_stack() (or show_regs()) and no end marker
-    _h("soft lockup", "BUG: soft lockup", r"(?:watchdog: )?BUG: soft lockup", End.STACK),
-    _h(
-        "hard lockup",
-        "hard LOCKUP",
-        r"(?:NMI watchdog: |watchdog: )?Watchdog detected hard LOCKUP",
-        End.STACK,
-    ),
-    _h(
-        "RCU stall",
-        "INFO: rcu",
-        r"(?:rcu: )?INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls? on",
-        End.STACK,
-    ),
-    _h("hung task", "INFO: task ", r"INFO: task \S+ blocked for more than", End.STACK),
-    _h("lockdep", "WARNING: ", r"WARNING: " + _LOCKDEP, End.STACK),
-    _h("lockdep", "INFO: ", r"\[? ?INFO: " + _LOCKDEP, End.STACK),  # before 4.14
-    # die() lines (x86; "Oops: " prefix since 6.10)
-    _h("general protection fault", "general protection fault",
-       _OOPS + r"general protection fault(?::|,) ", End.TRACE, die=True),
-    _h("invalid opcode", "invalid opcode: ", _OOPS + r"invalid opcode: [0-9a-f]+",
-       End.TRACE, die=True),
-    _h("divide error", "divide error: ", _OOPS + r"divide error: [0-9a-f]+", End.TRACE, die=True),
-    _h("stack segment", "stack segment: ", _OOPS + r"stack segment: [0-9a-f]+",
-       End.TRACE, die=True),
-    _h("double fault", "double fault: ", _OOPS + r"double fault: [0-9a-f]+", End.TRACE, die=True),
-    _h("Oops", "int3: ", _OOPS + r"int3: [0-9a-f]+", End.TRACE, die=True),
-    _h("Oops", "kernel stack overflow", r"kernel stack overflow \([\w-]+\): ", End.TRACE,
-       die=True),
-    # "Oops: 0000 [#1] ...", "Oops: stack guard page: 0000 [#1]", arm64 "Internal
-    # error: Oops: 0000000096000005 [#1]", MIPS "Oops[#1]:", arm "Oops - BUG: 0 [#1]"
-    _h("Oops", "Oops", r"(?:Internal error: )?Oops(?:: (?:[^:]+: )?[0-9a-f]+ \[#\d+\]"
-       r"|\[#\d+\]| - )", End.TRACE, die=True),
-    # headers a die() line follows
-    _h("double fault", "double fault", r"PANIC: double fault", End.TRACE, pre_die=True),
-    _h("kernel BUG", "kernel BUG at ", r"kernel BUG at \S+", End.TRACE, pre_die=True),
-    _h("BUG", "Unable to handle kernel ", r"Unable to handle kernel ", End.TRACE, pre_die=True),
-    # any other "BUG: ...": NULL deref and page faults (a die() line follows),
-    # or a dump_stack() (sleeping in atomic, bad page state...), or one line
-    _h("BUG", "BUG: ", r"BUG: \S", End.STACK, pre_die=True, grace=GRACE_LINES),
-    # WARN(): "WARNING: CPU: 0 PID: 1 at lib/foo.c:12 foo+0x1/0x2", then ---[ end trace ]---
-    _h("WARNING", "WARNING: ", r"WARNING: (?:CPU: |.*\bat \S)", End.TRACE, title=Title.WARNING),
-    _h("WARNING", "WARNING: ", r"WARNING: \S", End.STACK, title=Title.WARNING, grace=GRACE_LINES),
-    _h("panic", "Kernel panic - not syncing", r"Kernel panic - not syncing", End.PANIC),
+    # ---- sanitizers: "BUG: KASAN: slab-out-of-bounds in foo+0x1/0x2", between rulers
+    _h("KASAN", "BUG: KASAN: ", rf"BUG: KASAN: (?P<bug>[^\[]+?)(?: in {_HF}|$)",
+       End.RULER, "KASAN: {bug} {access} in {func}", sources=(Src.HEADER, Src.TRACE, Src.FRAMES),
+       fields=_KASAN_ACCESS),
+    _h("KFENCE", "BUG: KFENCE: ", rf"BUG: KFENCE: (?P<bug>[^\[]+?)(?: in {_HF}|$)",
+       End.RULER, "KFENCE: {bug} in {func}", sources=(Src.HEADER, Src.FRAMES)),
+    _h("KMSAN", "BUG: KMSAN: ", rf"BUG: KMSAN: (?P<bug>[^\[]+?)(?: in {_HF}|$)",
+       End.RULER, "KMSAN: {bug} in {func}", sources=(Src.HEADER, Src.FRAMES)),
+    _h("KCSAN", "BUG: KCSAN: ", r"BUG: KCSAN: (?P<rest>.+)",
+       End.RULER, "KCSAN: {rest}", sources=(Src.HEADER, Src.FRAMES)),
+    _h("UBSAN", "UBSAN: ", r"UBSAN: (?P<bug>.+?) in (?P<file>[^\s:]+)", End.RULER,
+       "UBSAN: {bug} in {func}", sources=(Src.TRACE, Src.FRAMES), skip=(r"overflow$",),
+       fallback="UBSAN: {bug} in {file}"),
+    # ---- lockups, stalls, hangs: a show_regs() / dump_stack() and no end marker
+    _h("soft lockup", "BUG: soft lockup", r"(?:NMI )?(?:watchdog: )?BUG: soft lockup", End.STACK,
+       "BUG: soft lockup in {func}", skip=_TIMER_IRQ),
+    _h("hard lockup", "hard LOCKUP", r"(?:NMI watchdog: |watchdog: )?Watchdog detected hard LOCKUP",
+       End.STACK, "Watchdog detected hard LOCKUP in {func}", skip=_TIMER_IRQ),
+    _h("RCU stall", "INFO: rcu",
+       r"(?:rcu: )?INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls? on", End.STACK,
+       "INFO: rcu detected stall in {func}", skip=_TIMER_IRQ + _RCU),
+    _h("hung task", "INFO: task ", r"INFO: task \S+ blocked for more than", End.STACK,
+       "INFO: task hung in {func}", sources=(Src.TRACE,), skip=_WAITING),
+    _h("hung task", "INFO: task ", r"INFO: task \S+ can't die for more than", End.STACK,
+       "INFO: task can't die in {func}", sources=(Src.TRACE,), skip=_WAITING),
+    # ---- lockdep (kernel/locking/lockdep.c); [ INFO: ... ] and BUG: before 4.x
+    *(_h("lockdep", lit, _LOCKDEP_PREFIX + rx, End.STACK, title,
+         sources=(Src.AT, Src.TRACE), skip=_LOCKDEP_WQ)
+      for lit, rx, title in (
+          ("circular locking", r"possible circular locking dependency detected",
+           "possible deadlock in {func}"),
+          ("recursive locking", r"possible recursive locking detected",
+           "possible deadlock in {func}"),
+          ("lock inversion", r"possible irq lock inversion dependency detected",
+           "possible deadlock in {func}"),
+          ("lock order detected", r"\S+-safe -> \S+-unsafe lock order detected",
+           "possible deadlock in {func}"),
+          ("inconsistent lock state", r"inconsistent lock state",
+           "inconsistent lock state in {func}"),
+          ("bad unlock balance", r"bad unlock balance detected",
+           "WARNING: bad unlock balance in {func}"),
+          ("still has locks held", r"\S+ still has locks held",
+           "WARNING: still has locks held in {func}"),
+          ("lock held when returning", r"lock held when returning to user space",
+           "WARNING: lock held when returning to user space in {func}"),
+          ("Invalid wait context", r"Invalid wait context", "BUG: Invalid wait context in {func}"),
+      )),
+    _h("lockdep", "held lock freed", _LOCKDEP_PREFIX + r"held lock freed", End.STACK,
+       "WARNING: held lock freed in {func}", sources=(Src.TRACE, Src.AT)),
+    _h("lockdep", "Nested lock", _LOCKDEP_PREFIX + r"Nested lock was not taken", End.STACK,
+       "WARNING: Nested lock was not taken in {func}", sources=(Src.TRACE,)),
+    _h("lockdep", "suspicious RCU usage", _LOCKDEP_PREFIX + r"suspicious RCU usage", End.STACK,
+       "WARNING: suspicious RCU usage in {func}", sources=(Src.TRACE,),
+       skip=_RCU + (r"^_*kmem", r"slab")),
+    _h("lockdep", "INFO: trying to register non-static key",
+       r"INFO: trying to register non-static key", End.STACK,
+       "INFO: trying to register non-static key in {func}", sources=(Src.TRACE,),
+       skip=(r"^register_lock_class$", r"^look_up_lock_class$")),
+    _h("lockdep", "BUG: looking up invalid subclass", r"BUG: looking up invalid subclass",
+       End.STACK, "BUG: looking up invalid subclass in {func}", sources=(Src.TRACE,)),
+    _h("lockdep", "BUG: MAX_", r"BUG: (?P<what>MAX_\w+) too low", End.STACK,
+       "BUG: {what} too low!", grace=GRACE_LINES),
+    _h("lockdep", "WARNING: ", r"WARNING: (?:chain_key collision|bad contention detected)",
+       End.STACK, "{hdr} in {func}", sources=(Src.TRACE,)),
+    # ---- die() lines (x86); "Oops: " prefix since 6.10
+    _h("general protection fault", "[#", _OOPS + r"general protection fault(?::|,) .*\[#\d+\]",
+       End.TRACE, "general protection fault in {func}", die=True),
+    _h("invalid opcode", "[#", _OOPS + r"invalid opcode" + _DIE_TAIL, End.TRACE,
+       "invalid opcode in {func}", die=True),
+    _h("divide error", "[#", _OOPS + r"divide error" + _DIE_TAIL, End.TRACE,
+       "divide error in {func}", die=True),
+    _h("stack segment", "[#", _OOPS + r"stack segment" + _DIE_TAIL, End.TRACE,
+       "stack segment fault in {func}", die=True),
+    _h("double fault", "[#", _OOPS + r"double fault" + _DIE_TAIL, End.TRACE,
+       "PANIC: double fault in {func}", die=True),
+    _h("Oops", "[#", _OOPS + r"(?:stack guard page|kernel stack overflow \([\w-]+\))"
+       + _DIE_TAIL, End.TRACE, "BUG: stack guard page was hit in {func}", die=True),
+    # "Oops: 0000 [#1]" (page fault before 6.10), "Oops: Oops: 0000 [#1]" (6.10+),
+    # "Oops: int3: 0000 [#1]", arm64 "Internal error: Oops: 0000000096000005 [#1]",
+    # MIPS "Oops[#1]:", arm "Oops - BUG: 0 [#1]"
+    _h("Oops", "[#", r"(?:Internal error: )?Oops(?:: (?:(?P<what>[^:\[]+?): )?[0-9a-f]+ \[#\d+\]"
+       r"|\[#\d+\]| - \w+: \d+ \[#\d+\])", End.TRACE, "{what} in {func}", die=True,
+       defaults=(("what", "Oops"),)),
+    _h("Oops", "[#", r"(?P<what>int3|Bad pagetable|[a-z][a-z ]*[a-z])" + _DIE_TAIL, End.TRACE,
+       "{what} in {func}", die=True),
+    # ---- headers that a die() line follows
+    _h("double fault", "PANIC: double fault", r"PANIC: double fault", End.TRACE,
+       "PANIC: double fault in {func}", pre_die=True),
+    _h("kernel BUG", "kernel BUG at ", r"kernel BUG at lib/list_debug\.c", End.TRACE,
+       "BUG: corrupted list in {func}", pre_die=True, skip=(r"^_*h?list_",)),
+    _h("kernel BUG", "kernel BUG at ", r"kernel BUG at mm/usercopy\.c", End.TRACE,
+       "BUG: bad usercopy in {func}", pre_die=True, skip=(r"usercopy", r"^__check", r"^check_")),
+    _h("kernel BUG", "kernel BUG at ", r"kernel BUG at (?P<file>[^\s:]+)", End.TRACE,
+       "kernel BUG in {func}", pre_die=True, skip=(r"^skb_",),
+       fallback="kernel BUG at {file}"),
+    _h("kernel BUG", "Kernel BUG at ", rf"Kernel BUG at {_HF}", End.TRACE,
+       "kernel BUG in {func}", pre_die=True, sources=(Src.HEADER, Src.RIP, Src.TRACE),
+       skip=(r"^skb_",)),
+    _h("BUG", "BUG: ", r"BUG: (?:kernel NULL pointer dereference"
+       r"|unable to handle kernel NULL pointer dereference)", End.STACK,
+       "BUG: unable to handle kernel NULL pointer dereference in {func}",
+       pre_die=True, grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: unable to handle (?:kernel paging request|page fault|kernel\b)",
+       End.STACK, "BUG: unable to handle kernel paging request in {func}",
+       pre_die=True, grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: (?:\w+ )?stack guard page was hit", End.STACK,
+       "BUG: stack guard page was hit in {func}", pre_die=True, grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: sleeping function called from invalid context", End.STACK,
+       "BUG: sleeping function called from invalid context in {func}", sources=(Src.TRACE,),
+       skip=_WAITING, pre_die=True, grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: scheduling while atomic", End.STACK,
+       "BUG: scheduling while atomic in {func}", sources=(Src.TRACE,),
+       skip=_WAITING + (r"^__schedule_bug$", r"^schedule_debug", r"^do_task_dead$"),
+       pre_die=True, grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: using (?P<what>\w+\(\)) in preemptible", End.STACK,
+       "BUG: using {what} in preemptible code in {func}", sources=(Src.TRACE,),
+       skip=_PREEMPT, pre_die=True, grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: (?P<lock>spinlock|rwlock) (?P<what>lockup suspected|already unlocked"
+       r"|recursion|cpu recursion|bad magic|wrong owner|wrong CPU|trylock failure on UP)",
+       End.STACK, "BUG: {lock} {what} in {func}", sources=(Src.TRACE,), skip=_SPIN,
+       pre_die=True, grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: Bad page (?P<what>state|map|cache) in ", End.STACK,
+       "BUG: Bad page {what} in {func}", sources=(Src.ALLOC, Src.TRACE), skip=_BAD_PAGE,
+       pre_die=True, grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: workqueue lockup", End.STACK, "BUG: workqueue lockup",
+       grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: workqueue leaked (?P<what>[^:]+?):", End.STACK,
+       "BUG: workqueue leaked {what} in {func}", sources=(Src.BODY, Src.TRACE),
+       body_func=rf"(?:workfn=|last function: )({_F})", pre_die=True, grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: Bad rss-counter state", End.STACK, "BUG: Bad rss-counter state",
+       grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: non-zero (?P<what>\w+) on freeing mm", End.STACK,
+       "BUG: non-zero {what} on freeing mm", grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: Dentry .*still in use", End.STACK,
+       "BUG: Dentry still in use in {func}", sources=(Src.TRACE,), grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: memory leak", End.STACK, "memory leak in {func}",
+       sources=(Src.FRAMES,), skip=_MEMLEAK, grace=GRACE_LINES),
+    # SLUB debugging: "BUG kmalloc-64 (Not tainted): Object already free"
+    _h("BUG", "BUG ", r"BUG [\w.:-]+ \([^)]*\): (?P<msg>.+)", End.STACK,
+       "BUG: {msg} in {func}", sources=(Src.TRACE,), skip=_SLAB, grace=GRACE_LINES),
+    # any other "BUG: ...": a die() line follows, or a dump_stack(), or nothing
+    _h("BUG", "BUG: ", r"BUG: \S", End.STACK, "{hdr}", pre_die=True, grace=GRACE_LINES),
+    # ---- WARN(): "WARNING: CPU: 0 PID: 1 at lib/foo.c:12 foo+0x1/0x2", then ---[ end trace ]---
+    _warn_file("lib/refcount.c", "WARNING: refcount bug in {func}"),
+    _warn_file("lib/debugobjects.c", "WARNING: ODEBUG bug in {func}", _ODEBUG),
+    _warn_file("kernel/locking/lockdep.c", "WARNING: locking bug in {func}"),
+    _warn_file("mm/usercopy.c", "WARNING: bad usercopy in {func}", (r"usercopy", r"^__check")),
+    _warn_file("lib/kobject.c", "WARNING: kobject bug in {func}", (r"^kobject",)),
+    _warn_file("fs/proc/generic.c", "WARNING: proc registration bug in {func}", (r"^_*proc_",)),
+    _warn_file("lib/list_debug.c", "BUG: corrupted list in {func}", (r"^_*h?list_",)),
+    _h("WARNING", "WARNING: ", r"WARNING: (?:CPU: \d+ (?:UID: \d+ )?PID: \d+ )?" + _WARN_AT,
+       End.TRACE, "WARNING in {func}", sources=(Src.HEADER, Src.RIP, Src.TRACE),
+       fallback="WARNING at {file}"),
+    _h("WARNING", "WARNING: ", r"WARNING: \S", End.STACK, "{hdr} in {func}",
+       sources=(Src.RIP, Src.TRACE), grace=GRACE_LINES, need_stack=True),
+    # ---- panic(): "Kernel panic - not syncing: <message>"
+    _h("panic", "Kernel panic - not syncing",
+       rf"Kernel panic - not syncing: stack-protector: .*corrupted in: (?:{_HF})?", End.PANIC,
+       "kernel panic: stack is corrupted in {func}", sources=(Src.HEADER, Src.TRACE),
+       skip=(r"^__stack_chk_fail$",)),
+    _h("panic", "Kernel panic - not syncing",
+       r"Kernel panic - not syncing: corrupted stack end", End.PANIC,
+       "kernel panic: corrupted stack end in {func}", sources=(Src.TRACE,), skip=_WAITING),
+    _h("panic", "Kernel panic - not syncing",
+       r"Kernel panic - not syncing: (?P<msg>Attempted to kill init!)", End.PANIC,
+       "kernel panic: {msg}"),
+    _h("panic", "Kernel panic - not syncing", r"Kernel panic - not syncing: ?(?P<msg>.*)",
+       End.PANIC, "kernel panic: {msg}"),
+    # ---- a new kernel booting: "Linux version 6.12.0 (user@host) (gcc ...) #1 SMP ..."
+    _h("reboot", "Linux version ", r"Linux version \S+ \(", End.LINE, "unexpected kernel reboot",
+       sources=()),
 )
+
+_REBOOT = next(h for h in HEADERS if h.end is End.LINE)
 
 # Lines that match a header (or could) but are not kernel bugs.  They never
 # start a report; inside an open report they are kept as ordinary lines.
 SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (why, re.compile(rx))
     for why, rx in (
-        ("user-space segfault", r"\S+\[\d+\]: segfault at [0-9a-f]+ ip [0-9a-f]+ sp [0-9a-f]+"),
+        ("user-space segfault", r"\[\d+\]: segfault at [0-9a-f]+ ip "),
         ("user-space trap", r"^traps: \S+\[\d+\] "),
         ("debugobjects out of memory", r"ODEBUG: Out of memory"),
-        ("lockdep off", r"lockdep is turned off"),
+        ("lockdep off", r"lockdep is turned off|turning off the locking correctness validator"),
         ("NMI handler latency", r"INFO: NMI handler \(.*\) took too long to run"),
+        ("RCU stall already over", r"INFO: Stall ended before state dump start"),
+        ("rate-limit notice", r"BUG: Bad page state: \d+ messages suppressed"),
         ("sshd", r"WARNING: /etc/ssh/moduli does not exist"),
         ("mand mount option", r"WARNING: [Tt]he mand mount option"),
         ("glibc dump", r"WARNING: Unsupported flag value\(s\) of 0x[0-9a-f]+ in DT_FLAGS_1"),
@@ -252,99 +596,80 @@ SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
     )
 )
+_SUPPRESS_RE = _rx(rx.pattern for _, rx in SUPPRESSIONS)
 
-# Frames that never carry the blame (matched against the whole function name).
-GENERIC_FRAMES: tuple[str, ...] = (
-    # stack dumping, panic, warn, die
-    r"(?:__)?dump_stack\w*", r"show_\w+", r"\w*_show_regs", r"print_\w+", r"v?panic", r"nmi_panic",
-    r"check_panic_on_warn", r"__warn\w*", r"warn_slowpath\w*", r"report_bug", r"handle_bug",
-    r"__report_bug", r"do_trap", r"do_error_trap", r"(?:__)?die\w*", r"oops_\w+",
-    # exception and interrupt entry
-    r"(?:asm_)?exc_\w+", r"do_int3\w*", r"fixup_exception", r"page_fault_oops",
-    r"kernelmode_fixup_or_oops\w*", r"(?:__)?bad_area\w*", r"do_user_addr_fault",
-    r"do_kern_addr_fault", r"handle_page_fault", r"spurious_kernel_fault", r"no_context",
-    r"(?:asm_)?(?:__)?sysvec_\w+", r"irq_exit\w*", r"__irq_exit_rcu", r"__hrtimer_run_queues",
-    r"hrtimer_interrupt", r"__run_hrtimer", r"default_do_nmi", r"nmi_\w+",
-    r"do_syscall_64", r"do_syscall_x64", r"x64_sys_call", r"entry_SYSCALL_64\w*",
-    r"syscall_exit\w*", r"ret_from_fork\w*",
-    # sanitizers
-    r"(?:__)?kasan_\w+", r"kasan_\w+", r"__asan_\w+", r"__hwasan_\w+", r"check_memory_region\w*",
-    r"kfence_\w+", r"(?:__)?kmsan_\w+", r"kmsan_\w+", r"(?:__)?kcsan_\w+", r"kcsan_\w+",
-    r"(?:__)?ubsan_\w+", r"__tsan_\w+",
-    # locking, lockdep, scheduling, waiting
-    r"lockdep_\w+", r"(?:__)?lock_acquire\w*", r"lock_release", r"lock_acquired", r"mark_lock\w*",
-    r"validate_chain", r"check_noncircular", r"check_prev_add\w*", r"check_deadlock",
-    r"check_irq_usage", r"debug_check_no_locks_held", r"__might_\w+", r"might_\w+",
-    r"__schedule_bug", r"__schedule", r"schedule\w*", r"preempt_schedule\w*",
-    r"io_schedule\w*", r"_raw_\w+", r"__raw_\w+", r"do_raw_\w+",
-    r"queued_\w+_lock_slowpath", r"native_queued_spin_lock_slowpath", r"(?:__)?mutex_lock\w*",
-    r"mutex_lock\w*", r"rwsem_down_\w+", r"down_\w+", r"__down\w*", r"wait_for_completion\w*",
-    r"__wait_for_common", r"do_wait_for_common",
-    # lockup/stall detectors
-    r"watchdog_\w+", r"rcu_dump_cpu_stacks", r"rcu_sched_clock_irq", r"check_cpu_stall",
-    r"rcu_pending", r"update_process_times", r"tick_\w+", r"sched_show_task",
-)
-
-_GENERIC_RE = re.compile("|".join(f"(?:{p})" for p in GENERIC_FRAMES))
-
-# --------------------------------------------------------------------------
-# Matching helpers
-
-
-def _minimal_literals(literals: set[str]) -> tuple[str, ...]:
-    """Drop every literal that contains another one: the shorter one suffices."""
-    keep = [
-        lit for lit in literals if not any(o != lit and o in lit for o in literals)
-    ]
-    return tuple(sorted(keep))
-
+_GENERIC_RE = _rx(GENERIC_FRAMES)
 
 _CUT_HERE = "[ cut here ]"
-_RULER_LITERAL = "====="
+_RULER_LITERAL = "=========="  # a ruler is at least 20 "=" (see _is_ruler)
+_RESTART = "Restarting system"  # kernel/reboot.c: a reboot the user asked for
 
-#: A line can only be a header, a cut-here line or a ruler if it contains one of these.
-PREFILTER: tuple[str, ...] = _minimal_literals(
-    {h.literal for h in HEADERS} | {_CUT_HERE, _RULER_LITERAL}
+#: A line can only be a header, a cut-here line, a ruler or a restart notice
+#: if it contains one of these (die() lines by their "[#1]" counter).
+PREFILTER: tuple[str, ...] = (
+    "BUG", "WARNING", "INFO: ", "UBSAN: ", "Kernel panic", "[#", "LOCKUP", "PANIC: double fault",
+    "Linux version", _CUT_HERE, _RULER_LITERAL, _RESTART,
 )
+_PREFILTER_SEARCH = re.compile("|".join(re.escape(lit) for lit in PREFILTER)).search
+
+
+def _finder(lit: str) -> tuple[bytes, re.Pattern[bytes] | None]:
+    """How scan_bytes() looks for a literal in a whole buffer, whichever is
+    faster on console logs: ``bytes.find`` for long literals that start with a
+    byte every line has ("[" of the timestamps, " "), else a compiled regex
+    (re's literal-prefix scan is about twice as fast for short literals);
+    "[#" as "#" with a look-behind, "#" being rare."""
+    b = lit.encode()
+    if lit == "[#":
+        return b, re.compile(rb"#(?<=\[#)")
+    if len(b) >= 12 and lit[0] in "[ R-P":
+        return b, None
+    return b, re.compile(re.escape(b))
+
+
+_FINDERS = tuple(_finder(lit) for lit in PREFILTER)
+
+# --------------------------------------------------------------------------
+# Line helpers
 
 # printk prefixes: "<4>", "[   12.345678] ", "[    T1] ", "[  C0] ",
 # "[    1.234567][    T1] ", "[    1.234567] [T1] ".  Exactly one space is
 # eaten after each bracket, so call-trace frames keep their leading space.
-_PREFIX_RE = re.compile(r"(?:<\d{1,3}>)?(?:\[ *\d+\.\d+\] ?)?(?:\[ *[TC]\d+\] ?)?")
+_PREFIX_RE = re.compile(r"(?:<\d{1,3}>)?(?:\[ *\d+\.\d+\] ?)?(?:\[ *([TC]\d+)\] ?)?")
+_TS_RE = re.compile(r"(?:<\d{1,3}>)?\[ *\d+\.\d+\]")
+_TS_BYTES_RE = re.compile(rb"(?m)^(?:<\d{1,3}>)?\[ *\d+\.\d+\]")
 _MID_TS_RE = re.compile(r"\[ *\d+\.\d{6}\](?:\[ *[TC]\d+\])? ?")
 
 _END_TRACE = "---[ end trace"
 _END_PANIC = "---[ end Kernel panic"
 _PANIC_SOFT_END = ("Kernel Offset:", "Rebooting in ")
+_DROPPED = "printk messages dropped"
 # A stack dump has begun (for the grace rule of a bare "BUG:" header).
 _STACK_STARTS = (
-    "CPU: ", "Call Trace:", "Hardware name:", "Modules linked in:", "RIP: ", "#PF: ",
-    "Workqueue: ", "stack backtrace:", "task:", "Tainted: ", "Comm: ", "PGD ", "CR2: ",
-    "irq event stamp:",
+    "CPU: ", "Call Trace:", "Call trace:", "Hardware name:", "Modules linked in:", "RIP: ",
+    "#PF: ", "Workqueue: ", "stack backtrace:", "task:", "Tainted: ", "Comm: ", "PGD ", "CR2: ",
+    "irq event stamp:", "page:", "caller is ", "Preemption disabled at:",
 )
+
+# Lines that can be part of a stack dump once "Call Trace:" was printed: frames
+# and <IRQ>-like markers (indented), pt_regs ("RIP: ...", "Code: ..."), old
+# un-indented frames ("[<ffffffff81000000>] ...").  Before 5.16 there is no
+# "</TASK>": the first other line ends a dump_stack() report.
+_IN_STACK_RE = re.compile(r"\s|\[<|[A-Z][A-Za-z0-9_]{0,15}: |$")
 
 _RIP_RE = re.compile(
-    r"(?:RIP|EIP): (?:00[0-9a-f]0:)?(?:\[<[0-9a-f]+>\] *)*([A-Za-z_.$][\w.$]*)\+0x"
-    r"|^pc : ([A-Za-z_.$][\w.$]*)\+0x"
+    rf"\b(?:RIP|EIP|IP): (?:[0-9a-f]{{4}}:)?(?:\[<[0-9a-f]+>\] *)*({_F})\+0x"
+    rf"|^pc : ({_F})\+0x"
 )
 _FRAME_RE = re.compile(
-    r"\s+(\?\s+)?(?:\[<[0-9a-f]+>\]\s+)?([A-Za-z_.$][\w.$]*)"
-    r"(?:\+0x[0-9a-f]+/0x[0-9a-f]+|(?= \S+\.\w+:\d+))"
+    r"\s+(?:\[<[0-9a-f]+>\]\s+)?(\?\s+)?(?:\[<[0-9a-f]+>\]\s+)?"
+    rf"({_F})(?:\+0x[0-9a-f]+/0x[0-9a-f]+|(?= \S+\.\w+:\d+))"
 )
-_HEADER_FUNC_RE = re.compile(r"\bin ([A-Za-z_.$][\w.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+|\s|$)")
-_WARN_AT_RE = re.compile(
-    r"\bat (?:\S+:\d+ )?([A-Za-z_.$][\w.$]*)\+0x[0-9a-f]+/0x[0-9a-f]+"
-)
+_AT_RE = re.compile(rf"\bat: (?:\[<[0-9a-f]+>\] *)?({_F})\+0x")
+_AT_NEXT_RE = re.compile(rf"\s*(?:\[<[0-9a-f]+>\] *)({_F})\+0x")
+_HEADER_IN_RE = re.compile(rf"\bin ({_F})(?:\+0x[0-9a-f]+/0x[0-9a-f]+|\s|$)")
 _FUNC_SUFFIX_RE = re.compile(r"(?:\.(?:constprop|isra|part|cold|llvm|lto_priv|localalias)"
                              r"(?:\.\d+)?)+$")
-
-
-def _candidate(raw: str) -> bool:
-    """The literal prefilter: could this line be a header, cut-here line or ruler?"""
-    for lit in PREFILTER:
-        if lit in raw:
-            return True
-    return False
 
 
 def clean_line(raw: str) -> str:
@@ -355,36 +680,47 @@ def clean_line(raw: str) -> str:
     return raw[m.end():] if m else raw
 
 
+def _split(raw: str) -> tuple[str | None, str]:
+    """The printk caller id ("T88", "C0", or None) and the cleaned line."""
+    if not raw or raw[0] not in "<[":
+        return None, raw
+    m = _PREFIX_RE.match(raw)
+    if m is None:
+        return None, raw
+    return m.group(1), raw[m.end():]
+
+
 def _is_ruler(text: str) -> bool:
     t = text.strip()
     return len(t) >= 20 and t[0] == "=" and not t.strip("=")
 
 
-def _suppressed(text: str) -> bool:
-    return any(rx.search(text) for _, rx in SUPPRESSIONS)
-
-
-def _match_at_start(text: str) -> Header | None:
+def _match_at_start(text: str) -> tuple[Header, re.Match[str]] | None:
     for h in HEADERS:
-        if h.literal in text and h.regex.match(text):
-            return h
+        if h.literal in text:
+            m = h.regex.match(text)
+            if m is not None:
+                return h, m
     return None
 
 
-def _match_header(text: str) -> tuple[Header, str] | None:
-    """The header a cleaned line starts, and the text it starts at."""
-    if _suppressed(text):
+def _match_header(text: str) -> tuple[Header, str, re.Match[str]] | None:
+    """The header a cleaned line starts, the text it starts at, and the match."""
+    text = text[:_MAX_LINE].rstrip()
+    if _SUPPRESS_RE.search(text):
         return None
-    h = _match_at_start(text)
-    if h is not None:
-        return h, text
+    found = _match_at_start(text)
+    if found is not None:
+        return found[0], text, found[1]
     # A kernel message glued to the end of user output: "# [   12.3] BUG: ..."
-    stamps = list(_MID_TS_RE.finditer(text, 1))
-    if stamps:
-        rest = text[stamps[-1].end():]
-        h = _match_at_start(rest)
-        if h is not None:
-            return h, rest
+    last = None
+    for m in _MID_TS_RE.finditer(text, 1):
+        last = m
+    if last is not None:
+        rest = text[last.end():]
+        found = _match_at_start(rest)
+        if found is not None:
+            return found[0], rest, found[1]
     return None
 
 
@@ -392,28 +728,173 @@ def _func(name: str) -> str:
     return _FUNC_SUFFIX_RE.sub("", name)
 
 
-def _title(h: Header, text: str) -> str:
-    line = text.strip()
-    if h.title is Title.WARNING:
-        m = _WARN_AT_RE.search(line)
-        if m:
-            return f"WARNING in {_func(m.group(1))}"
-    return line
+def is_generic_frame(name: str, skip: re.Pattern[str] | None = None) -> bool:
+    """Whether a function never carries the blame (``GENERIC_FRAMES`` + ``skip``)."""
+    name = _func(name)
+    return bool(_GENERIC_RE.search(name) or (skip is not None and skip.search(name)))
+
+
+# --------------------------------------------------------------------------
+# Titles
 
 
 _NORMALIZE = (
-    (re.compile(r"([A-Za-z_.$][\w.$]*)\+0x[0-9a-f]+/0x[0-9a-f]+"), r"\1"),
+    # "ip6_fragment+0x1052/0x2d80" -> "ip6_fragment": offsets change with every build
+    (re.compile(r"([A-Za-z_.$][\w.$]*)\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?"), r"\1"),
+    # addresses and other long hex numbers
     (re.compile(r"\b0x[0-9a-fA-F]+\b"), "ADDR"),
-    (re.compile(r"\b[0-9a-fA-F]{8,}\b"), "ADDR"),
+    (re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"), "ADDR"),
+    # decimal numbers: line numbers, PIDs, CPUs, counts, seconds...
     (re.compile(r"(?<![\w.])\d+(?!\w)"), "NUM"),
 )
 
 
 def normalize_title(title: str) -> str:
-    """``func+0x1a/0x2b0`` -> ``func``, hex -> ``ADDR``, numbers -> ``NUM``."""
+    """Remove what changes from run to run or build to build: ``func+0x1a/0x2b0``
+    -> ``func``, hex -> ``ADDR``, decimal numbers (``file.c:12``, ``CPU#1``,
+    PIDs...) -> ``NUM``.  Idempotent."""
     for rx, repl in _NORMALIZE:
         title = rx.sub(repl, title)
     return title
+
+
+_PANIC_TITLE = "kernel panic: "
+_PANIC_RAW = "Kernel panic - not syncing: "  # the header, the title before issue 6
+
+
+def is_panic_title(title: str) -> bool:
+    """A ``panic()`` report's title: ``kernel panic: <message>``, or the raw
+    header ``Kernel panic - not syncing: <message>`` that earlier versions
+    used as the title (stored runs, known-issue patterns)."""
+    return title.startswith((_PANIC_TITLE, _PANIC_RAW))
+
+
+def title_aliases(title: str) -> tuple[str, ...]:
+    """The title and its spelling in the other convention, for matching
+    titles or patterns written before this convention against current ones
+    and vice versa: ``kernel panic: X`` <-> ``Kernel panic - not syncing:
+    X``.  Other titles have no alias: ``(title,)``."""
+    if title.startswith(_PANIC_TITLE):
+        return title, _PANIC_RAW + title[len(_PANIC_TITLE):]
+    if title.startswith(_PANIC_RAW):
+        return title, _PANIC_TITLE + title[len(_PANIC_RAW):]
+    return (title,)
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _fill(template: str, values: dict[str, str], func: str | None) -> str:
+    sentinel = "\x00"
+    text = template.format_map(_Values(values, func=sentinel))
+    text = normalize_title(text)
+    text = " ".join(text.split())
+    return text.replace(sentinel, func or "")
+
+
+def _title(h: Header, values: dict[str, str], func: str | None) -> str:
+    if func is not None or "{func}" not in h.title:
+        return _fill(h.title, values, func)
+    fallback = h.fallback
+    if fallback is None or any(not values.get(k) for k in re.findall(r"{(\w+)}", fallback)):
+        fallback = h.title.replace(" in {func}", "").replace("{func}", "")
+    return _fill(fallback, values, None)
+
+
+# --------------------------------------------------------------------------
+# Guilty frame
+
+
+_UNRELIABLE = (Src.TRACE, Src.ALLOC, Src.FRAMES)  # sources that have "?" frames
+
+
+def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src, list[str]]]:
+    """Guilty-frame candidates by source, from the report's cleaned lines
+    (``body[0]`` is the header line): the reliable ones, and the ``?`` frames
+    of the frame sources (``_UNRELIABLE``)."""
+    out: dict[Src, list[str]] = {s: [] for s in Src}
+    unsure: dict[Src, list[str]] = {s: [] for s in _UNRELIABLE}
+    want = set(h.sources)
+    in_trace = in_alloc = at_next = False
+    body_func = h.body_func
+    for t in body[1:]:
+        if at_next:
+            at_next = False
+            m = _AT_NEXT_RE.match(t)
+            if m is not None:
+                out[Src.AT].append(_func(m.group(1)))
+                continue
+        if body_func is not None and not out[Src.BODY]:
+            m = body_func.search(t)
+            if m is not None:
+                out[Src.BODY].append(_func(m.group(1)))
+        if "IP: " in t or t.startswith("pc : "):
+            if not out[Src.RIP]:
+                m = _RIP_RE.search(t)
+                if m is not None:
+                    out[Src.RIP].append(_func(m.group(1) or m.group(2)))
+            continue
+        if t.startswith(("Call Trace:", "Call trace:")):
+            in_trace, in_alloc = True, False
+            continue
+        if Src.ALLOC in want and "page last allocated" in t:
+            in_alloc = True
+            continue
+        if Src.AT in want and "at:" in t:
+            m = _AT_RE.search(t)
+            if m is not None:
+                out[Src.AT].append(_func(m.group(1)))
+                continue
+            if t.rstrip().endswith("at:"):
+                at_next = True
+                continue
+        if t[:1] not in (" ", "\t"):
+            in_alloc = False
+            continue
+        m = _FRAME_RE.match(t)
+        if m is None:
+            if in_alloc and t.strip() and not t.lstrip().startswith("<"):
+                in_alloc = False
+            continue
+        name = _func(m.group(2))
+        # "? func+0x1/0x2": not a reliable frame, only a fallback
+        dest = unsure if m.group(1) else out
+        dest[Src.FRAMES].append(name)
+        if in_trace:
+            dest[Src.TRACE].append(name)
+        if in_alloc:
+            dest[Src.ALLOC].append(name)
+    return out, unsure
+
+
+_WHERE = (Src.HEADER, Src.RIP, Src.AT, Src.BODY)  # sources that name where it happened
+
+
+def guilty_frame(h: Header, body: list[str], header_func: str | None) -> str | None:
+    """The first candidate, in the header's source order, that is not generic;
+    if all are, the first one that names where it happened (a WARN() in an
+    allocator: its header function; a fault in memset(): the RIP), never a
+    dump or report helper of the call trace; None without any (a report cut
+    before its stack dump, a panic after an oops).
+
+    ``?`` frames are candidates only for a frame source (call trace,
+    allocation trace, every frame) without a single reliable frame: a kernel
+    without frame pointers or ORC (the guess unwinder) prints every frame
+    with a ``?``.  Whenever a source has a reliable frame, its ``?`` frames
+    are ignored."""
+    found, unsure = _sources(h, body)
+    if header_func:
+        found[Src.HEADER] = [_func(header_func)]
+    first = None
+    for src in h.sources:
+        for name in found[src] or unsure.get(src, []):
+            if not is_generic_frame(name, h.skip):
+                return name
+            if first is None and src in _WHERE:
+                first = name
+    return first
 
 
 # --------------------------------------------------------------------------
@@ -425,76 +906,101 @@ class _Open:
     """A report being collected."""
 
     header: Header
-    title: str
+    text: str  # the cleaned header line, from where the header starts
+    match: re.Match[str]
+    ctx: str | None
     first_line: int
-    start_line: int
     lines: list[str]
-    guilty: str | None = None  # from the header ("in func", "WARNING ... at func")
-    rip: str | None = None
-    frame: str | None = None
-    in_trace: bool = False
+    nums: list[int]  # the line number of each of lines
+    hidx: int  # index of the header line in lines
     die_seen: bool = False
     stack_seen: bool = False
     soft_end: bool = False
     cut_tail: bool = False  # the last line is a cut-here line
+    dropped: bool = False  # "printk messages dropped" inside the report
+    in_trace: bool = False  # "Call Trace:" was printed
 
     @property
-    def last_line(self) -> int:
-        return self.start_line + len(self.lines) - 1
+    def start_line(self) -> int:
+        return self.nums[0]
+
+    def append(self, raw: str, n: int) -> None:
+        self.lines.append(raw[:_MAX_KEPT_LINE])
+        self.nums.append(n)
 
     def observe(self, text: str) -> None:
-        """Update the guilty-frame and end-state bookkeeping with one cleaned line."""
-        if self.rip is None and ("IP: " in text or text.startswith("pc : ")):
-            m = _RIP_RE.search(text)
-            if m:
-                self.rip = _func(m.group(1) or m.group(2))
-        if text.startswith("Call Trace:"):
-            self.in_trace = True
-        elif self.in_trace and self.frame is None and text[:1] in (" ", "\t"):
-            m = _FRAME_RE.match(text)
-            if m and not m.group(1):
-                name = _func(m.group(2))
-                if not _GENERIC_RE.fullmatch(name):
-                    self.frame = name
         if not self.stack_seen and text.startswith(_STACK_STARTS):
             self.stack_seen = True
+        if text.startswith(("Call Trace:", "Call trace:")):
+            self.in_trace = True
         if self.header.end is End.PANIC and text.startswith(_PANIC_SOFT_END):
             self.soft_end = True
+        if _DROPPED in text:
+            self.dropped = True
 
     def report(self, corrupted: bool, reason: str) -> Report:
+        h = self.header
+        body = [clean_line(line)[:_MAX_LINE] for line in self.lines[self.hidx:]]
+        values = {k: v for k, v in h.defaults}
+        for k, v in self.match.groupdict().items():
+            if v is not None:
+                values[k] = v.strip()
+            else:
+                values.setdefault(k, "")
+        values["hdr"] = self.text.strip()
+        for name, rx in h.fields:
+            values[name] = ""
+            for t in body[1:]:
+                m = rx.search(t)
+                if m is not None:
+                    values[name] = m.group(1)
+                    break
+        hf = values.get("hf") or None
+        if hf is None and h.sources and h.sources[0] is Src.HEADER and "hf" not in values:
+            m = _HEADER_IN_RE.search(self.text)
+            hf = m.group(1) if m else None
+        func = guilty_frame(h, body, hf) if h.sources else None
         return Report(
-            kind=self.header.kind,
-            title=self.title,
+            kind=h.kind,
+            title=_title(h, values, func),
             first_line=self.first_line,
-            last_line=self.last_line,
+            last_line=self.nums[-1],
             lines=self.lines,
-            corrupted=corrupted,
-            guilty_frame=self.guilty or self.rip or self.frame,
-            start_line=self.start_line,
+            corrupted=corrupted or self.dropped,
+            guilty_frame=func,
+            start_line=self.nums[0],
             end_reason=reason,
+            header=self.text.strip(),
+            context=self.ctx,
         )
 
 
 _PREAMBLE_MAX = 6  # cut here + WARN() message lines kept before a header
+_PREAMBLE_SPAN = 50  # a cut-here line of another context is forgotten after this many lines
 
 
 class OopsScanner:
     """Streaming oops detector: ``feed()`` console lines, ``flush()`` at the end."""
 
-    def __init__(self, max_report_lines: int = 400) -> None:
+    def __init__(self, max_report_lines: int = 400, max_open: int = 4) -> None:
         if max_report_lines < 1:
             raise ValueError("max_report_lines must be >= 1")
         self.max_report_lines = max_report_lines
+        self.max_open = max(1, max_open)
         self._lineno = 0
-        self._cur: _Open | None = None
-        # lines outside any report that may be a report's preamble:
-        # a cut-here line and what followed it, or a ruler
-        self._pre: list[tuple[int, str]] = []
-        self._pre_is_cut = False
+        self._open: list[_Open] = []  # open reports, oldest first (several only with caller ids)
+        # lines outside any report that may be a report's preamble, per caller
+        # id: a cut-here line and what followed it (is_cut), or a ruler
+        self._pre: dict[str | None, tuple[bool, list[tuple[int, str]]]] = {}
+        # for "unexpected reboot"
+        self._ts_seen = False  # a printk timestamp: the kernel was up
+        self._banner_seen = False
+        self._reported = False  # a report since the last banner
+        self._restart = False  # "reboot: Restarting system" since the last banner
 
     @property
     def in_report(self) -> bool:
-        return self._cur is not None
+        return bool(self._open)
 
     @property
     def lineno(self) -> int:
@@ -505,124 +1011,197 @@ class OopsScanner:
         self._lineno += 1
         raw = line.rstrip("\r\n")
         done: list[Report] = []
-        if self._cur is not None and self._feed_report(self._cur, raw, done):
-            return done
-        self._feed_outside(raw, done)
+        if self._open:
+            self._inside(raw, done)
+        elif _PREFILTER_SEARCH(raw) is not None:
+            ctx, text = _split(raw)
+            self._outside(raw, ctx, text, _match_header(text), done)
+        elif self._pre:
+            self._advance_preamble(raw, _split(raw)[0])
+        if not self._ts_seen and _TS_RE.match(raw):
+            self._ts_seen = True
         return done
 
     def flush(self) -> list[Report]:
-        """End of stream: the open report, if any (corrupted unless it had ended)."""
-        self._pre = []
-        rep = self._cur
-        if rep is None:
-            return []
-        self._cur = None
-        if rep.soft_end:
-            return [rep.report(False, "panic end")]
-        return [rep.report(True, "eof")]
+        """End of stream: the open reports (corrupted unless they had ended)."""
+        self._pre = {}
+        done = []
+        for rep in list(self._open):
+            if rep.soft_end:
+                done.append(self._close(rep, "panic end"))
+            else:
+                done.append(self._close(rep, "eof", corrupted=True))
+        return done
 
     # -- internals ---------------------------------------------------------
 
-    def _close(self, rep: _Open, reason: str) -> Report:
-        self._cur = None
-        return rep.report(False, reason)
+    @property
+    def _idle(self) -> bool:
+        """No open report and no preamble: lines without a literal change nothing
+        (but the timestamp flag)."""
+        return not self._open and not self._pre
 
-    def _feed_outside(self, raw: str, done: list[Report]) -> None:
-        # hot path: most lines contain no literal at all
-        if not _candidate(raw):
-            if self._pre:
-                self._advance_preamble(raw)
+    def _close(self, rep: _Open, reason: str, corrupted: bool = False) -> Report:
+        self._open.remove(rep)
+        return rep.report(corrupted, reason)
+
+    def _route(self, ctx: str | None) -> _Open | None:
+        """The open report a line with this caller id belongs to, if any."""
+        latest = self._open[-1]
+        if ctx is None:
+            return latest
+        for rep in reversed(self._open):
+            if rep.ctx == ctx:
+                return rep
+        if latest.ctx is None or (ctx[0] == "C" and latest.ctx[0] == "C"):
+            return latest  # no ids in the header, or an NMI backtrace of another CPU
+        return None
+
+    def _inside(self, raw: str, done: list[Report]) -> None:
+        ctx, text = _split(raw)
+        found = _match_header(text) if _PREFILTER_SEARCH(raw) is not None else None
+        if found is not None and found[0].end is End.LINE:
+            # a new kernel booting: whatever was open is cut
+            for rep in list(self._open):
+                if rep.soft_end:
+                    done.append(self._close(rep, "panic end"))
+                else:
+                    done.append(self._close(rep, "reboot", corrupted=True))
+            self._outside(raw, ctx, text, found, done)
             return
-        text = clean_line(raw)
-        found = _match_header(text)
+        if found is not None and ctx is not None and all(r.ctx != ctx for r in self._open):
+            target = None  # another context's report starts while this one goes on
+        else:
+            target = self._route(ctx)
+        self._expire(target, text, done)
+        if target is not None and target in self._open:
+            if self._feed_report(target, raw, ctx, text, found, done):
+                return
+        self._outside(raw, ctx, text, found, done)
+
+    def _expire(self, target: _Open | None, text: str, done: list[Report]) -> None:
+        """Close the bare "BUG:" reports that got no stack dump in time."""
+        n = self._lineno
+        for rep in list(self._open):
+            g = rep.header.grace
+            if g is None or rep.stack_seen or n - rep.first_line <= g:
+                continue
+            if rep is target and text.startswith(_STACK_STARTS):
+                continue
+            del rep.lines[rep.hidx + 1:]
+            del rep.nums[rep.hidx + 1:]
+            r = self._close(rep, "no stack")
+            if not rep.header.need_stack:
+                done.append(r)
+
+    def _outside(self, raw: str, ctx: str | None, text: str,
+                 found: tuple[Header, str, re.Match[str]] | None, done: list[Report]) -> None:
+        """A line that belongs to no open report."""
         if found is None:
             if _CUT_HERE in text:
-                self._pre = [(self._lineno, raw)]
-                self._pre_is_cut = True
+                self._start_preamble(ctx, True, raw)
             elif _is_ruler(text):
-                self._pre = [(self._lineno, raw)]
-                self._pre_is_cut = False
-            elif self._pre:
-                self._advance_preamble(raw)
+                self._start_preamble(ctx, False, raw)
+            else:
+                if _RESTART in text:
+                    self._restart = True
+                if self._pre:
+                    self._advance_preamble(raw, ctx)
             return
-        pre = self._pre
-        self._pre = []
-        self._open(found[0], found[1], raw, pre, done)
+        h, htext, m = found
+        if h.end is End.LINE:
+            self._banner(raw, ctx, htext, m, done)
+            return
+        pre = self._pre.pop(ctx, (False, []))[1]
+        self._open_report(h, htext, m, raw, ctx, pre, done)
 
-    def _advance_preamble(self, raw: str) -> None:
-        if self._pre_is_cut and len(self._pre) < _PREAMBLE_MAX:
-            self._pre.append((self._lineno, raw))
+    def _start_preamble(self, ctx: str | None, is_cut: bool, raw: str) -> None:
+        self._pre.pop(ctx, None)
+        if len(self._pre) >= 8:
+            self._pre.pop(next(iter(self._pre)))
+        self._pre[ctx] = (is_cut, [(self._lineno, raw)])
+
+    def _advance_preamble(self, raw: str, ctx: str | None) -> None:
+        """A line of no report: it extends its context's cut-here preamble (WARN()
+        message lines), or ends that context's preamble."""
+        if len(self._pre) > 1 or ctx not in self._pre:
+            n = self._lineno
+            for k in [k for k, (_, lines) in self._pre.items() if n - lines[0][0] > _PREAMBLE_SPAN]:
+                del self._pre[k]  # another context's stale cut-here line
+        entry = self._pre.get(ctx)
+        if entry is None:
+            return
+        is_cut, lines = entry
+        if is_cut and len(lines) < _PREAMBLE_MAX:
+            lines.append((self._lineno, raw))
         else:
-            self._pre = []
+            del self._pre[ctx]
 
-    def _open(
-        self,
-        h: Header,
-        text: str,
-        raw: str,
-        pre: list[tuple[int, str]],
-        done: list[Report],
-    ) -> None:
+    def _banner(self, raw: str, ctx: str | None, htext: str, m: re.Match[str],
+                done: list[Report]) -> None:
+        up = self._banner_seen or self._ts_seen
+        if up and not self._reported and not self._restart:
+            rep = _Open(_REBOOT, htext, m, ctx, self._lineno, [raw[:_MAX_KEPT_LINE]],
+                        [self._lineno], 0)
+            done.append(rep.report(False, "reboot"))
+        self._banner_seen = True
+        self._reported = self._restart = False
+        self._pre = {}
+
+    def _open_report(self, h: Header, htext: str, m: re.Match[str], raw: str, ctx: str | None,
+                     pre: list[tuple[int, str]], done: list[Report]) -> None:
+        if len(self._open) >= self.max_open:
+            done.append(self._close(self._open[0], "next report"))
         n = self._lineno
-        guilty = None
-        if h.func_in_header:
-            m = _HEADER_FUNC_RE.search(text)
-            guilty = _func(m.group(1)) if m else None
-        elif h.title is Title.WARNING:
-            m = _WARN_AT_RE.search(text)
-            guilty = _func(m.group(1)) if m else None
         rep = _Open(
             header=h,
-            title=_title(h, text),
+            text=htext[:_MAX_LINE],
+            match=m,
+            ctx=ctx,
             first_line=n,
-            start_line=pre[0][0] if pre else n,
-            lines=[r for _, r in pre] + [raw],
-            guilty=guilty,
+            lines=[r[:_MAX_KEPT_LINE] for _, r in pre] + [raw[:_MAX_KEPT_LINE]],
+            nums=[k for k, _ in pre] + [n],
+            hidx=len(pre),
             die_seen=h.die,
         )
-        rep.observe(text)
-        self._cur = rep
+        rep.observe(htext)
+        self._open.append(rep)
+        self._reported = True
         if len(rep.lines) >= self.max_report_lines:
             done.append(self._close(rep, "max lines"))
 
-    def _feed_report(self, rep: _Open, raw: str, done: list[Report]) -> bool:
-        """Process a line while a report is open; False if the line is not part of it."""
-        text = clean_line(raw)
+    def _feed_report(self, rep: _Open, raw: str, ctx: str | None, text: str,
+                     found: tuple[Header, str, re.Match[str]] | None,
+                     done: list[Report]) -> bool:
+        """Process a line of this report; False if the line turned out not to be part of it."""
         h = rep.header
         # a panic is over after "Kernel Offset:" (panic=-1 reboots before the end marker)
         if rep.soft_end and not text.startswith((_END_PANIC, "Rebooting in ")):
             done.append(self._close(rep, "panic end"))
             return False
-        # a bare "BUG:" with no stack dump following it is a one-line report
-        if (
-            h.grace is not None
-            and not rep.stack_seen
-            and self._lineno - rep.first_line > h.grace
-            and not text.startswith(_STACK_STARTS)
-        ):
-            del rep.lines[rep.first_line - rep.start_line + 1:]
-            done.append(self._close(rep, "no stack"))
-            return False
         if text.startswith("---[ end "):
             if text.startswith((_END_TRACE, _END_PANIC)):
-                rep.lines.append(raw)
+                rep.append(raw, self._lineno)
                 done.append(self._close(rep, "end marker"))
                 return True
-        elif _candidate(raw):
-            found = _match_header(text)
-            if found is not None:
-                nh, ntext = found
-                if nh.die and h.pre_die and not rep.die_seen:
-                    # "kernel BUG at ..." then "Oops: invalid opcode: ...": same report
-                    rep.die_seen = rep.stack_seen = True
-                else:
-                    pre: list[tuple[int, str]] = []
-                    if rep.cut_tail and len(rep.lines) > rep.first_line - rep.start_line + 1:
-                        pre = [(rep.last_line, rep.lines.pop())]
-                    done.append(self._close(rep, "next report"))
-                    self._open(nh, ntext, raw, pre, done)
-                    return True
-        rep.lines.append(raw)
+        elif (h.end is End.STACK and rep.in_trace and not rep.die_seen
+              and not _IN_STACK_RE.match(text)):
+            # a dump_stack() without "</TASK>" (before 5.16) is over
+            done.append(self._close(rep, "stack end"))
+            return False
+        if found is not None:
+            nh, ntext, nm = found
+            if nh.die and h.pre_die and not rep.die_seen:
+                # "kernel BUG at ..." then "Oops: invalid opcode: ...": same report
+                rep.die_seen = rep.stack_seen = True
+            else:
+                pre: list[tuple[int, str]] = []
+                if rep.cut_tail and len(rep.lines) > rep.hidx + 1:
+                    pre = [(rep.nums.pop(), rep.lines.pop())]
+                done.append(self._close(rep, "next report"))
+                self._open_report(nh, ntext, nm, raw, ctx, pre, done)
+                return True
+        rep.append(raw, self._lineno)
         rep.cut_tail = _CUT_HERE in text
         rep.observe(text)
         if h.end is End.RULER and _is_ruler(text):
@@ -634,9 +1213,9 @@ class OopsScanner:
         return True
 
 
-def scan(text: str) -> list[Report]:
+def scan(text: str, max_report_lines: int = 400) -> list[Report]:
     """Scan a whole console log: feed every line, then flush."""
-    scanner = OopsScanner()
+    scanner = OopsScanner(max_report_lines)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -647,4 +1226,56 @@ def scan(text: str) -> list[Report]:
         if r:
             out.extend(r)
     out.extend(scanner.flush())
+    out.sort(key=lambda r: (r.first_line, r.start_line))
+    return out
+
+
+def scan_bytes(data: bytes, max_report_lines: int = 400) -> list[Report]:
+    """``scan(data.decode("utf-8", "replace"))``, fast: while no report is
+    open, jump to the next line holding a ``PREFILTER`` literal (one search per
+    literal, each resumed where it stopped: see ``_finder``) and feed only the
+    lines from there on to the scanner, until it is idle again."""
+    scanner = OopsScanner(max_report_lines)
+    out: list[Report] = []
+    n = len(data)
+
+    def find(i: int, pos: int) -> int:
+        lit, rx = _FINDERS[i]
+        if rx is None:
+            return data.find(lit, pos)
+        m = rx.search(data, pos)
+        return -1 if m is None else m.start()
+
+    nxt = [find(i, 0) for i in range(len(_FINDERS))]  # next hit of each literal (-1: none)
+    pos = 0
+    while pos < n:
+        if scanner._idle:
+            cand = -1
+            for i, p in enumerate(nxt):
+                if 0 <= p < pos:
+                    p = nxt[i] = find(i, pos)
+                if p >= 0 and (cand < 0 or p < cand):
+                    cand = p
+            start = n if cand < 0 else data.rfind(b"\n", pos, cand) + 1
+            if start < pos:
+                start = pos
+            if start > pos:
+                skipped = data.count(b"\n", pos, start)
+                if start == n and data[-1:] != b"\n":
+                    skipped += 1  # the last line has no newline
+                if not scanner._ts_seen and _TS_BYTES_RE.search(data, pos, start):
+                    scanner._ts_seen = True
+                scanner._lineno += skipped
+                pos = start
+                if pos >= n:
+                    break
+        end = data.find(b"\n", pos)
+        if end < 0:
+            end = n
+        r = scanner.feed(data[pos:end].decode("utf-8", "replace"))
+        if r:
+            out.extend(r)
+        pos = end + 1
+    out.extend(scanner.flush())
+    out.sort(key=lambda r: (r.first_line, r.start_line))
     return out

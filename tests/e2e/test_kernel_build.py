@@ -6,6 +6,7 @@ the cache makes every later test reuse it."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 import uuid
@@ -85,9 +86,17 @@ def test_demo_bug_kernel_builds_boots_and_crashes(tools: None, tmp_path: Path) -
         assert "Unsupported LAM feature" in stdout
     crash = t["demo-bug"]
     assert crash["verdict"] == "crash", crash
-    assert crash["reason"].startswith("kernel BUG at arch/x86/kernel/demo_bug.c:"), crash
+    assert crash["reason"] == "kernel BUG in demo_bug_fire", crash
     oops = (out.run_dir / "demo-bug" / crash["oopses"][0]["file"]).read_text()
-    assert "demo_bug_fire" in oops
+    assert "demo_bug_fire" in oops and "kernel BUG at arch/x86/kernel/demo_bug.c:" in oops
+    # symbolized with the build's vmlinux, the way decode_stacktrace.sh prints it
+    assert crash["oopses"][0]["symbolized"] is True
+    assert re.search(r"demo_bug_fire\+0x\w+/0x\w+ \(arch/x86/kernel/demo_bug\.c:\d+\)", oops), oops
+    assert crash["oopses"][0]["guilty_frame"] == "demo_bug_fire"
+    # one issue per distinct title, with its count, in run.json
+    titles = {e["title"]: e for e in out.run["oops_titles"]}
+    assert titles["kernel BUG in demo_bug_fire"]["count"] == 1
+    assert titles["kernel BUG in demo_bug_fire"]["tests"] == ["demo-bug"]
 
 
 def test_one_patch_byte_rebuilds(tools: None, tmp_path: Path) -> None:

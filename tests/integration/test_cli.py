@@ -59,12 +59,47 @@ def test_oops_cli_on_real_console_logs() -> None:
     first, second = (json.loads(line) for line in p.stdout.splitlines())
     assert first["file"] == str(demo)
     assert [(r["title"], r["kind"], r["guilty_frame"]) for r in first["reports"]] == [
-        ("kernel BUG at arch/x86/kernel/demo_bug.c:49!", "kernel BUG", "demo_bug_fire"),
-        ("Kernel panic - not syncing: Fatal exception", "panic", None)]
+        ("kernel BUG in demo_bug_fire", "kernel BUG", "demo_bug_fire"),
+        ("kernel panic: Fatal exception", "panic", None)]
+    assert first["reports"][0]["header"] == "kernel BUG at arch/x86/kernel/demo_bug.c:49!"
     assert first["reports"][0]["text"].count("\n") >= 15
+    assert set(first["reports"][0]) == {"title", "kind", "guilty_frame", "first_line",
+                                        "last_line", "corrupted", "header", "text"}
     (r,) = second["reports"]
-    assert r["title"] == "Kernel panic - not syncing: sysrq triggered crash"
+    assert r["title"] == "kernel panic: sysrq triggered crash"
     assert r["guilty_frame"] == "sysrq_handle_crash" and not r["corrupted"]
+    text = cli("oops", str(demo))
+    assert text.returncode == 1 and text.stdout.splitlines() == [
+        f"{demo}:222-243: kernel BUG: kernel BUG in demo_bug_fire [guilty: demo_bug_fire]",
+        f"{demo}:255-256: panic: kernel panic: Fatal exception"]
+
+
+def test_oops_cli_vmlinux(tmp_path: Path) -> None:
+    """--vmlinux: symbolized report text; a missing vmlinux is a usage error; a
+    broken one leaves the text as it is, with a note on stderr."""
+    import json
+
+    demo = DATA / "demo-bug-6.12-tcg.log"
+    p = cli("oops", "--vmlinux", str(tmp_path / "nope"), str(demo))
+    assert p.returncode == 2 and "no such file" in p.stderr
+    junk = tmp_path / "vmlinux"
+    junk.write_bytes(b"not an ELF file")
+    p = cli("oops", "--json", "--vmlinux", str(junk), str(demo))
+    assert p.returncode == 1, p.stderr
+    bug = json.loads(p.stdout)["reports"][0]
+    assert bug["symbolized"] is False and "RIP: 0010:demo_bug_fire+0x5b/0x62\n" in bug["text"]
+    assert "lam-harness: note:" in p.stderr and "not symbolized" in p.stderr
+    from tests.unit.test_symbolize import _demo_vmlinux
+
+    vmlinux = _demo_vmlinux()
+    if vmlinux is None:
+        return  # no cached build of the demo-bug kernel here
+    p = cli("oops", "--json", "--vmlinux", str(vmlinux), str(demo))
+    bug = json.loads(p.stdout)["reports"][0]
+    assert bug["symbolized"] is True, p.stderr
+    assert "RIP: 0010:demo_bug_fire+0x5b/0x62 (arch/x86/kernel/demo_bug.c:49)" in bug["text"]
+    p = cli("oops", "--vmlinux", str(vmlinux), str(demo))
+    assert "(inlined by) do_syscall_64 (arch/x86/entry/common.c:78)" in p.stdout
 
 
 def test_oops_cli_clean_log_exit_0(tmp_path: Path) -> None:

@@ -47,8 +47,8 @@ def test_exit_codes() -> None:
 def test_junit_maps_verdicts(tmp_path: Path) -> None:
     (tmp_path / "job" / "c").mkdir(parents=True)
     (tmp_path / "job" / "c" / "oops-1.txt").write_text("Kernel panic - not syncing: x\n")
-    crash = R("c", Verdict.CRASH, "Kernel panic - not syncing: x")
-    crash.oopses = [OopsRef("Kernel panic - not syncing: x", "panic", "c/oops-1.txt", 10, 20)]
+    crash = R("c", Verdict.CRASH, "kernel panic: x")
+    crash.oopses = [OopsRef("kernel panic: x", "panic", "c/oops-1.txt", 10, 20)]
     jobs = [_job(R("p", Verdict.PASS), R("f", Verdict.FAIL, "exit status 1"), crash,
                  R("s", Verdict.SKIP, "no lam"), R("n", Verdict.NOTRUN, "guest crashed"),
                  R("e", Verdict.ERROR, "SSH lost"))]
@@ -57,7 +57,8 @@ def test_junit_maps_verdicts(tmp_path: Path) -> None:
     assert set(cases) == {"p", "f", "c", "s", "n", "e"}
     assert cases["f"].find("failure").get("message") == "exit status 1"  # type: ignore[union-attr]
     fail = cases["c"].find("failure")
-    assert fail is not None and "Kernel panic" in (fail.text or "")
+    assert fail is not None and "Kernel panic - not syncing: x" in (fail.text or "")
+    assert fail.get("message") == "crash: kernel panic: x"
     assert cases["s"].find("skipped").get("message") == "no lam"  # type: ignore[union-attr]
     assert "not run" in cases["n"].find("skipped").get("message")  # type: ignore[union-attr]
     assert cases["e"].find("error") is not None
@@ -127,3 +128,23 @@ def test_junit_has_a_testcase_per_subtest(tmp_path: Path) -> None:
                      "lam / MALLOC: tagged address with lam_u57", "lam / BITS: enable LAM"]
     bad = root.find(".//testcase[@name='lam / MALLOC: tagged address with lam_u57']/failure")
     assert bad is not None
+
+
+def test_run_json_lists_each_oops_title_once_with_its_count() -> None:
+    from harness.results.store import oops_titles
+
+    def crash(name: str, title: str, n: int) -> TestResult:
+        r = R(name, Verdict.CRASH, title)
+        r.oopses = [OopsRef(title, "kernel BUG", f"{name}/oops-{i}.txt", 10 * i, 10 * i + 5)
+                    for i in range(1, n + 1)]
+        return r
+
+    j = _job(crash("a#1", "kernel BUG in f", 1), R("a#2", Verdict.PASS),
+             crash("a#3", "kernel BUG in f", 2), crash("b", "WARNING in g", 1))
+    j.boot_oopses = [{"title": "WARNING in g", "kind": "WARNING", "file": "./oops-1.txt"}]
+    got = {e["title"]: e for e in oops_titles([j])}
+    assert list(got) == ["WARNING in g", "kernel BUG in f"]
+    assert got["kernel BUG in f"]["count"] == 3 and got["kernel BUG in f"]["tests"] == [
+        "a#1", "a#3"]
+    assert got["kernel BUG in f"]["first"] == "job/a#1/oops-1.txt"
+    assert got["WARNING in g"]["count"] == 2 and got["WARNING in g"]["tests"] == ["(boot)", "b"]
