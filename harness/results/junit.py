@@ -1,10 +1,13 @@
 """JUnit XML with junit-xml: one testsuite per job, one testcase per test
 (per iteration where repeated).  crash and fail are failures carrying the
 title and text, skip and notrun are skipped with the reason, infrastructure
-problems are errors."""
+problems are errors.  Known failures (``waived``: from a known-issues file,
+see harness/report/) become skipped with the issue's reason, the failure
+text kept as the skip's output."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
@@ -25,7 +28,19 @@ def _read(path: Path, limit: int = MAX_OUTPUT) -> str:
     return data.decode("utf-8", "replace")
 
 
-def job_suite(job: JobRecord, job_dir: Path) -> TestSuite:
+def waive(tc: TestCase, message: str) -> None:
+    """A known failure or error: skipped with ``message``, the failure kept as output."""
+    was = tc.failures + tc.errors
+    if not was:
+        return
+    text = "\n".join(f"{w.get('message') or ''}\n{w.get('output') or ''}".strip() for w in was)
+    tc.failures, tc.errors = [], []
+    tc.add_skipped_info(message=f"known issue: {message}", output=text or None)
+
+
+def job_suite(job: JobRecord, job_dir: Path,
+              waived: Mapping[tuple[str, str], str] | None = None) -> TestSuite:
+    """``waived``: (job name, testcase name) -> message, for known failures."""
     cases: list[TestCase] = []
     if job.error:
         boot = TestCase("boot", classname=job.name, elapsed_sec=job.timings.get("boot_s"))
@@ -54,6 +69,11 @@ def job_suite(job: JobRecord, job_dir: Path) -> TestSuite:
             elif sub.verdict is Verdict.SKIP:
                 st.add_skipped_info(message=sub.reason or "skipped")
             cases.append(st)
+    if waived:
+        for tc in cases:
+            msg = waived.get((job.name, tc.name))
+            if msg is not None:
+                waive(tc, msg)
     lam = job.lam.get("status")
     if lam == "available":
         lam = f"available ({job.lam.get('source') or 'hardware'})"
@@ -63,8 +83,9 @@ def job_suite(job: JobRecord, job_dir: Path) -> TestSuite:
     return TestSuite(job.name, cases, properties=props)
 
 
-def write(jobs: list[JobRecord], root: Path) -> Path:
-    suites = [job_suite(j, root / j.name) for j in jobs]
+def write(jobs: list[JobRecord], root: Path,
+          waived: Mapping[tuple[str, str], str] | None = None) -> Path:
+    suites = [job_suite(j, root / j.name, waived) for j in jobs]
     out = root / "junit.xml"
     tmp = root / ".junit.xml.tmp"
     tmp.write_text(to_xml_report_string(suites, encoding="utf-8"), encoding="utf-8")
