@@ -105,6 +105,22 @@ class TestSpec:
 
 
 @dataclass
+class HostSpec:
+    """A remote runner reached over SSH (docs/hosts.md)."""
+
+    ssh: str  # user@host (user defaults to the local login name)
+    port: int = 22
+    key: str | None = None  # private key file; default: ssh-agent and ~/.ssh/id_*
+    known_hosts: str | None = None  # default ~/.ssh/known_hosts
+    workdir: str = ".cache/lam-harness"  # on the remote; relative to the login's home
+    accept_new_host_key: bool = False  # record an unknown host key on first use
+    concurrency: int = 1  # guests at once on this runner (a pool spreads tests)
+    keepalive: float = 5.0  # seconds between SSH keepalives
+    python: str = "python3"  # the remote's Python 3 (runs the harness's agent)
+    loc: Loc | None = field(default=None, metadata={"internal": True})
+
+
+@dataclass
 class Payload:
     src: str  # host path (file or directory)
     dst: str  # absolute guest path
@@ -117,7 +133,8 @@ class Config:
     kernel: KernelSpec
     tests: list[TestSpec] = field(default_factory=list)
     machine: MachineSpec = field(default_factory=MachineSpec)
-    host: str = "local"
+    host: str | HostSpec = "local"  # "local" or {ssh: user@host, ...}
+    hosts: list[str | HostSpec] = field(default_factory=list)  # a pool of runners
     payloads: list[Payload] = field(default_factory=list)
     path: Path = field(default=Path("."), metadata={"internal": True})
     locs: dict[str, Loc] = field(default_factory=dict, metadata={"internal": True})
@@ -347,6 +364,43 @@ def _validate(cfg: Config) -> None:
         if not pl.dst.startswith("/"):
             raise ConfigError(f"payloads[{i}].dst: {pl.dst!r} must be an absolute guest path",
                               where=cfg.where(f"payloads[{i}].dst"))
+    _validate_hosts(cfg)
+
+
+def _validate_hosts(cfg: Config) -> None:
+    if cfg.hosts and (cfg.host != "local" or "host" in cfg.locs):
+        raise ConfigError("give host or hosts, not both", where=cfg.where("hosts"))
+    if "hosts" in cfg.locs and not cfg.hosts:
+        raise ConfigError("hosts: empty list (leave it out to run here)",
+                          where=cfg.where("hosts"))
+    entries = [("host", cfg.host)] if not cfg.hosts else [
+        (f"hosts[{i}]", h) for i, h in enumerate(cfg.hosts)]
+    for key, h in entries:
+        if isinstance(h, str):
+            if h != "local":
+                raise ConfigError(f"{key}: {h!r}: expected local or a mapping "
+                                  "{ssh: user@host, port, key, known_hosts, workdir}",
+                                  where=cfg.where(key))
+            continue
+        user, _, name = h.ssh.rpartition("@")
+        if not name.strip("[]") or any(c.isspace() for c in h.ssh) or h.ssh.startswith("-"):
+            raise ConfigError(f"{key}.ssh: {h.ssh!r} is not user@host", where=cfg.where(
+                f"{key}.ssh"))
+        if not 1 <= h.port <= 65535:
+            raise ConfigError(f"{key}.port: {h.port} is not a TCP port",
+                              where=cfg.where(f"{key}.port"))
+        if h.concurrency < 1:
+            raise ConfigError(f"{key}.concurrency: must be at least 1",
+                              where=cfg.where(f"{key}.concurrency"))
+        if h.keepalive <= 0:
+            raise ConfigError(f"{key}.keepalive: must be positive",
+                              where=cfg.where(f"{key}.keepalive"))
+        if not h.workdir.strip() or not h.python.strip():
+            field_ = "workdir" if not h.workdir.strip() else "python"
+            raise ConfigError(f"{key}.{field_}: must not be empty",
+                              where=cfg.where(f"{key}.{field_}"))
+        if h.key is not None:
+            cfg.resolve_path(h.key, f"{key}.key")
 
 
 KNOWN_NEEDS = frozenset({"lam"})
@@ -377,4 +431,4 @@ def _type_name(tp: Any) -> str:
 
 
 __all__ = ["Config", "KernelSpec", "KernelSource", "KconfigSpec", "MachineSpec", "TestSpec",
-           "Payload", "Loc", "QemuSource", "load", "loads"]
+           "Payload", "Loc", "QemuSource", "HostSpec", "load", "loads"]

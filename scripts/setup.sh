@@ -21,7 +21,9 @@ fi
 # Packages from the release itself, and from bookworm-backports (QEMU 10: the 'lam' CPU flag).
 BASE_PKGS=(busybox-static dropbear-bin cpio xz-utils zstd kmod ca-certificates python3-venv
            git make gcc flex bison bc libelf-dev libssl-dev rsync ccache dpkg-dev
-           libglib2.0-dev libpixman-1-dev libslirp-dev ninja-build pkg-config)
+           libglib2.0-dev libpixman-1-dev libslirp-dev ninja-build pkg-config
+           openssh-server  # tests run their own sshd (own config, 127.0.0.1) as a remote runner
+           chromium)  # chromium: summary.html is checked in a real headless browser
 BPO_PKGS=(qemu-system-x86 qemu-utils)
 
 missing=()

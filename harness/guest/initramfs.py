@@ -125,6 +125,16 @@ def _script(name: str) -> bytes:
 
 def build(spec: ImageSpec, out: Path, tools: GuestTools | None = None) -> int:
     """Write the initramfs to ``out``; returns its size in bytes."""
+    return build_split(spec, out, tools)[1]
+
+
+def build_split(spec: ImageSpec, out: Path,
+                tools: GuestTools | None = None) -> tuple[int, int]:
+    """Write the initramfs to ``out`` as two concatenated newc archives (the
+    kernel unpacks them in turn): first everything that does not change from
+    run to run, then the per-run part (nonce and keys, a few KB).  Returns
+    (size of the first archive, total size): a remote host keeps the first
+    part content-addressed and only receives the second one per run."""
     tools = tools or GuestTools.find()
     t = _Tree()
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "run",
@@ -148,19 +158,24 @@ def build(spec: ImageSpec, out: Path, tools: GuestTools | None = None) -> int:
     t.file("etc/nsswitch.conf", b"passwd: files\ngroup: files\nhosts: files\n")
     t.file("etc/hosts", b"127.0.0.1 localhost lam-guest\n")
     t.file("etc/profile", b"export PATH=/usr/sbin:/usr/bin:/sbin:/bin\nexport PS1='lam-guest# '\n")
-    t.file("etc/lam-harness/nonce", spec.nonce.encode() + b"\n")
     t.file("etc/lam-harness/modules", "".join(f"{m.name}\n" for m in spec.modules).encode())
     for m in spec.modules:
         t.file(f"lib/modules/{m.name}.ko", m.data)
-    t.file("root/.ssh/authorized_keys", spec.keys.client_pub.encode() + b"\n", 0o600)
-    t.file("etc/dropbear/host_key", spec.keys.host_key_dropbear.read_bytes(), 0o600)
     for host_path, guest_path in spec.payloads:
         if not guest_path.startswith("/"):
             raise UserError(f"payload destination {guest_path!r} must be absolute")
         t.host_tree(guest_path, host_path)
+    t.mkdir("etc/dropbear")
+    # The per-run part: its directories already exist in the first archive.
+    per_run = [Entry.file("etc/lam-harness/nonce", spec.nonce.encode() + b"\n"),
+               Entry.file("root/.ssh/authorized_keys", spec.keys.client_pub.encode() + b"\n",
+                          0o600),
+               Entry.file("etc/dropbear/host_key", spec.keys.host_key_dropbear.read_bytes(),
+                          0o600)]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("wb") as f:
-        size = cpio.write(f, t.entries)
+        common = cpio.write(f, t.entries)
+        size = common + cpio.write(f, per_run, first_ino=len(t.entries) + 2)
     tmp.replace(out)
-    return size
+    return common, size

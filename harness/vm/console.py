@@ -18,8 +18,9 @@ from typing import BinaryIO
 
 import pexpect
 import pexpect.fdpexpect
+from pexpect.spawnbase import SpawnBase
 
-from ..errors import BootError
+from ..hosts.base import Stream
 from ..parse.oops import OopsScanner, Report
 
 _MARK = re.compile(r"lam-harness: (start|end) ([A-Za-z0-9_.+#-]+)(?: rc=(\d+))?")
@@ -47,31 +48,25 @@ class Console:
         self.on_line: Callable[[str], None] | None = None
         self._transitions: list[tuple[int, str | None]] = [(0, None)]
         self._scanner = OopsScanner()
-        self._sock: socket.socket | None = None
-        self._child: pexpect.fdpexpect.fdspawn | None = None
+        self._sock: Stream | None = None
+        self._child: SpawnBase | None = None
         self._thread: threading.Thread | None = None
         self._log: BinaryIO | None = None
 
     # -- attaching -------------------------------------------------------------
-    def attach(self, path: Path, alive: Callable[[], bool], timeout: float = 30.0) -> None:
-        """Connect to QEMU's serial socket (QEMU waits for us before it runs)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                s.connect(str(path))
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                s.close()
-                if not alive():
-                    raise BootError("QEMU exited before its serial console came up") from None
-                if time.monotonic() > deadline:
-                    raise BootError(f"QEMU's serial socket {path} did not appear "
-                                    f"within {timeout:.0f}s") from None
-                time.sleep(0.005)
+    def attach(self, s: Stream) -> None:
+        """Start pumping QEMU's serial console, connected by the host
+        (``Host.open_unix``; QEMU waits for us before it runs): a local unix
+        socket is read by pexpect's fdspawn, a paramiko channel from a remote
+        host by ChannelSpawn."""
         self._sock = s
         self._log = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 (closed by pump)
-        self._child = pexpect.fdpexpect.fdspawn(s.fileno(), timeout=None)
+        if isinstance(s, socket.socket):
+            self._child = pexpect.fdpexpect.fdspawn(s.fileno(), timeout=None)
+        else:
+            from ..hosts.chanspawn import ChannelSpawn
+
+            self._child = ChannelSpawn(s, timeout=None)  # type: ignore[arg-type]
         self._thread = threading.Thread(target=self._pump, name="console", daemon=True)
         self._thread.start()
 
@@ -166,15 +161,20 @@ class Console:
         return self.closed.wait(timeout)
 
     def close(self) -> None:
+        # A paramiko channel whose connection just died raises EOFError or
+        # SSHException (not OSError) from shutdown and close.
         if self._sock is not None:
             try:
                 self._sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
+            except Exception:
                 pass
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self._sock is not None:
-            self._sock.close()
+            try:
+                self._sock.close()
+            except Exception:
+                pass
             self._sock = None
 
     def interact(self, escape: bytes = b"\x1d") -> None:

@@ -1,8 +1,11 @@
 """A QEMU guest's whole life: start, wait for readiness, watch health, stop.
 
-No QEMU outlives the harness: each runs in its own session with
-PR_SET_PDEATHSIG=SIGKILL (the kernel kills it if the harness dies, even by
-SIGKILL), and every live machine is also killed at interpreter exit.  QEMU
+Everything that touches the machine running QEMU goes through a Host
+(harness/hosts): this one, or a remote runner over SSH.  No QEMU outlives the
+harness: locally each runs in its own session with PR_SET_PDEATHSIG=SIGKILL
+(the kernel kills it if the harness dies, even by SIGKILL); on a remote host
+under a watchdog that kills it when the SSH channel ends; and every live
+machine is also killed at interpreter exit.  QEMU
 states that never end by themselves (KVM internal error, which leaves QEMU
 paused forever) are detected from its stderr and QMP and end the boot with an
 infrastructure error within a second or so.
@@ -11,26 +14,21 @@ infrastructure error within a second or so.
 from __future__ import annotations
 
 import atexit
-import ctypes
-import os
 import shlex
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import BootError, InfraError
+from ..errors import BootError, HarnessError
+from ..hosts.base import Host, Process
+from ..hosts.local import LOCAL
+from ..hosts.local import free_port as free_port  # re-exported
 from .console import Console
 from .qemu import QemuInvocation
 from .qmp import Qmp, QmpError
 
-_PR_SET_PDEATHSIG = 1
 _LIVE: set[Machine] = set()
 _LIVE_LOCK = threading.Lock()
 
@@ -41,18 +39,6 @@ FATAL_PATTERNS = (
     ("emulation failure", "KVM emulation failure"),
 )
 MSR_ABORT = "failed to set MSR 0x10a"
-
-
-def _pdeathsig() -> None:  # runs in the child between fork and exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -71,11 +57,15 @@ class Machine:
     ready_line: str
     notes: list[str] = field(default_factory=list)
     on_spawn: Callable[[int], None] | None = None
-    proc: subprocess.Popen[bytes] | None = None
+    proc: Process | None = None
     console: Console | None = None
     timings: BootTimings = field(default_factory=BootTimings)
+    host: Host = LOCAL
+    # The host folder for QEMU's sockets and pid file (Host.prepare_run); made
+    # here when not given.
+    run_dir: str | None = None
     _qemu_log_pos: int = 0
-    _sockdir: str | None = None
+    _qmp: Qmp | None = None
 
     def __hash__(self) -> int:
         return id(self)
@@ -91,9 +81,10 @@ class Machine:
     # -- start -----------------------------------------------------------------
     def start(self, boot_timeout: float) -> None:
         """Start QEMU and wait for the readiness marker; BootError otherwise."""
-        self._sockdir = tempfile.mkdtemp(prefix="lamh-")
-        self.inv = replace(self.inv, serial_sock=Path(self._sockdir) / "serial.sock",
-                           qmp_sock=Path(self._sockdir) / "qmp.sock")
+        if self.run_dir is None:
+            self.run_dir = self.host.prepare_run(self.inv.initrd, 0).dir
+        self.inv = replace(self.inv, serial_sock=Path(self.run_dir) / "serial.sock",
+                           qmp_sock=Path(self.run_dir) / "qmp.sock")
         attempts = 3
         for attempt in range(attempts):
             self._spawn()
@@ -115,32 +106,29 @@ class Machine:
             return ("QEMU aborted setting MSR 0x10a (IA32_ARCH_CAPABILITIES) on this KVM: "
                     "retried with -cpu ...,-arch-capabilities")
         if "Could not set up host forwarding rule" in log and attempt < 2:
-            self.inv = replace(self.inv, ssh_port=free_port())
+            self.inv = replace(self.inv, ssh_port=self.host.free_port())
             return "SSH port was taken: retried on another port"
         return None
 
     def _spawn(self) -> None:
+        assert self.run_dir is not None
         self.job_dir.mkdir(parents=True, exist_ok=True)
-        for s in (self.inv.serial_sock, self.inv.qmp_sock):
-            s.unlink(missing_ok=True)
+        if self.host.local:  # a fresh remote run folder has none
+            for s in (self.inv.serial_sock, self.inv.qmp_sock):
+                s.unlink(missing_ok=True)
         argv = self.inv.argv()
-        (self.job_dir / "qemu.cmdline").write_text(shlex.join(argv) + "\n")
-        log = open(self.qemu_log, "ab", buffering=0)  # noqa: SIM115
+        where = "" if self.host.local else f"# on {self.host.label}\n"
+        (self.job_dir / "qemu.cmdline").write_text(where + shlex.join(argv) + "\n")
+        self.qemu_log.touch()
         self._qemu_log_pos = self.qemu_log.stat().st_size
         self.timings = BootTimings(started=time.monotonic())
-        try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         start_new_session=True, preexec_fn=_pdeathsig)
-        except FileNotFoundError:
-            raise InfraError(f"QEMU binary {argv[0]} not found") from None
-        finally:
-            log.close()
+        self.proc = self.host.spawn(argv, self.qemu_log, self.run_dir)
         with _LIVE_LOCK:
             _LIVE.add(self)
         if self.on_spawn is not None:
             self.on_spawn(self.proc.pid)
         self.console = Console(self.console_log, self.ready_line)
-        self.console.attach(self.inv.serial_sock, self.alive)
+        self.console.attach(self.host.open_unix(str(self.inv.serial_sock), 30.0, self.alive))
 
     def _wait_ready(self, timeout: float) -> None:
         assert self.console is not None
@@ -157,6 +145,7 @@ class Machine:
                 raise BootError(f"no readiness marker within {timeout:.0f}s "
                                 f"(last console lines: {self._console_tail()})")
         self.timings.ready = time.monotonic() - self.timings.started
+        self._close_qmp()  # health checks are for the boot only
 
     # -- health ----------------------------------------------------------------
     def alive(self) -> bool:
@@ -185,6 +174,8 @@ class Machine:
             raise BootError(why)
         if not self.alive():
             assert self.proc is not None
+            if self.proc.lost:
+                raise BootError(self.proc.lost)
             rc = self.proc.returncode
             if self.console is not None:
                 self.console.wait_closed(2.0)
@@ -196,16 +187,16 @@ class Machine:
             raise BootError(f"QEMU exited with status {rc} before the guest was ready: {detail}")
 
     def _check_qmp(self) -> None:
+        """One QMP connection kept for the boot (on a remote host each one is
+        a relay started there); dropped and made again after an error."""
         try:
-            q = Qmp(self.inv.qmp_sock, timeout=1.0)
-        except (OSError, QmpError):
+            if self._qmp is None:
+                stream = self.host.open_unix(str(self.inv.qmp_sock), 0.0, self.alive)
+                self._qmp = Qmp.over(stream, timeout=1.0)
+            st = self._qmp.execute("query-status")
+        except (OSError, QmpError, HarnessError):
+            self._close_qmp()
             return
-        try:
-            st = q.execute("query-status")
-        except (OSError, QmpError):
-            return
-        finally:
-            q.close()
         if isinstance(st, dict) and st.get("status") in ("internal-error", "guest-panicked",
                                                           "shutdown"):
             self.kill()
@@ -221,20 +212,19 @@ class Machine:
         return " | ".join(tail) if tail else "none"
 
     # -- stop ------------------------------------------------------------------
+    def _close_qmp(self) -> None:
+        if self._qmp is not None:
+            try:
+                self._qmp.close()
+            except OSError:
+                pass
+            self._qmp = None
+
     def kill(self) -> None:
         """Stop QEMU for sure (TERM, then KILL its process group)."""
-        p = self.proc
-        if p is not None and p.poll() is None:
-            for sig, wait in ((signal.SIGTERM, 1.0), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(p.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    p.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        self._close_qmp()
+        if self.proc is not None:
+            self.proc.kill()
         if self.console is not None:
             self.console.close()
         with _LIVE_LOCK:
@@ -242,9 +232,9 @@ class Machine:
 
     def stop(self) -> None:
         self.kill()
-        if self._sockdir:
-            shutil.rmtree(self._sockdir, ignore_errors=True)
-            self._sockdir = None
+        if self.run_dir:
+            self.host.release(self.run_dir)
+            self.run_dir = None
 
 
 @atexit.register

@@ -13,13 +13,29 @@ class QmpError(Exception):
 
 
 class Qmp:
-    def __init__(self, path: Path, timeout: float = 5.0) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(str(path))
+    def __init__(self, path: Path | None, timeout: float = 5.0,
+                 stream: Any | None = None) -> None:
+        """Connect to the unix socket ``path``, or talk over an already
+        connected ``stream`` (a socket or a paramiko channel: ``Qmp.over``)."""
+        if stream is None:
+            assert path is not None
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(str(path))
+        else:
+            self.sock = stream
+            self.sock.settimeout(timeout)
         self.file = self.sock.makefile("rwb")
         self._read()  # greeting
         self.execute("qmp_capabilities")
+
+    @classmethod
+    def over(cls, stream: Any, timeout: float = 5.0) -> Qmp:
+        try:
+            return cls(None, timeout, stream)
+        except BaseException:
+            stream.close()
+            raise
 
     def _read(self) -> dict[str, Any]:
         while True:
