@@ -23,3 +23,6 @@ integration: setup
 bench: setup
 	.venv/bin/python bench/boot.py
 	.venv/bin/python bench/build.py
+	.venv/bin/python bench/remote.py
+	.venv/bin/python bench/bisect_sim.py
+	.venv/bin/python bench/oops.py

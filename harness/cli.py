@@ -11,9 +11,12 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from . import __version__, config, progress
+from . import __version__, cli_ab, config, hosts, progress
 from .errors import EXIT_INTERRUPTED, EXIT_OK, HarnessError
 from .pipeline import Interrupted, Paths, boot, run
+from .report import nightly
+from .report.compare import FAIL_ON
+from .report.shard import parse_shard
 from .results.store import RunStore
 from .vm import hostinfo, qemu
 
@@ -37,9 +40,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     paths = Paths(_default_dir("HARNESS_KERNELS", "kernels"),
                   Path(args.results) if args.results else _default_dir("HARNESS_RESULTS",
                                                                        "results"))
-    code, root = run(cfg, paths, args.only, ["lam-harness", *sys.argv[1:]])
+    code, root = nightly.run(cfg, paths, args, run, ["lam-harness", *sys.argv[1:]])
     _print_summary(root)
-    return code
+    return nightly.after_run(root, code, args)
 
 
 def _print_summary(root: Path) -> None:
@@ -56,15 +59,63 @@ def _print_summary(root: Path) -> None:
     print(f"results: {root}  (junit.xml, run.json, <job>/console.log)")
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Compare a run folder with a baseline / history / known issues; write the report."""
+    from .report.write import Inputs, report
+
+    cmp, code = report(Path(args.run_dir), Inputs.load(args.baseline, args.history, args.known,
+                                                       args.window), args.fail_on)
+    print((cmp.run.dir / "summary.txt").read_text(), end="")
+    if args.html:
+        print(f"html: {cmp.run.dir / 'summary.html'}")
+    return code
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Join shard run folders into one run folder, with its report."""
+    from .report.merge import merge
+    from .report.write import Inputs, report
+
+    out = merge([Path(d) for d in args.dirs], Path(args.out))
+    report(out, Inputs())
+    data = json.loads((out / "run.json").read_text())
+    for p in data.get("merge_problems", []):
+        print(f"lam-harness: merge: warning: {p}", file=sys.stderr)
+    print(f"merged {len(data['merged_from'])} run(s) into {out}: {data['status']} "
+          f"(exit_code {data['exit_code']}); summary.html, summary.txt, junit.xml, kcidb.json")
+    return EXIT_OK
+
+
+def _compare_options(p: argparse.ArgumentParser, fail_on_default: str | None) -> None:
+    p.add_argument("--baseline", metavar="DIR", help="run folder to compare with (e.g. last "
+                                                       "night's): new / fixed / still failing")
+    p.add_argument("--history", metavar="DIR", help="folder of past run folders: the window "
+                                                      "for flaky tests, 'last passed', shard "
+                                                      "durations")
+    p.add_argument("--known", metavar="FILE", help="known-issues YAML: matching failures "
+                                                     "become XFAIL")
+    p.add_argument("--fail-on", choices=FAIL_ON, default=fail_on_default,
+                   help="exit 1 on: new failures only, any failure not known, or never "
+                        f"(default: {fail_on_default or 'the run exit code; any with --known'})")
+
+
 def cmd_boot(args: argparse.Namespace) -> int:
     cfg = config.load(args.config)
     paths = Paths(_default_dir("HARNESS_KERNELS", "kernels"),
                   _default_dir("HARNESS_RESULTS", "results"))
-    facts = hostinfo.probe(cfg.machine.qemu)
+    runners = hosts.runners(cfg)
+    try:
+        return _boot(cfg, paths, runners[0].host, args)
+    finally:
+        hosts.close(runners)
+
+
+def _boot(cfg: config.Config, paths: Paths, host: hosts.Host, args: argparse.Namespace) -> int:
+    facts = host.facts(cfg.machine.qemu)
     store = RunStore.create(paths.results, f"boot-{cfg.name}", {"config_file": str(cfg.path)})
     rec = store.job(cfg.name)
     with boot(cfg, store.job_dir(cfg.name), paths, facts, rec, shell=args.cmd is None,
-              save=store.save) as b:
+              save=store.save, host=host) as b:
         if args.cmd is not None:
             out, err = sys.stdout.buffer, sys.stderr.buffer
             o = b.guest.run(args.cmd, out, err, args.timeout, b.machine.alive)
@@ -75,7 +126,8 @@ def cmd_boot(args: argparse.Namespace) -> int:
                 return 3
             return o.status
         assert b.machine.console is not None
-        print(f"lam-harness: console of {cfg.name} (ssh: 127.0.0.1:{b.guest.port}, key "
+        where = "" if host.local else f" on {host.label}"
+        print(f"lam-harness: console of {cfg.name} (ssh: 127.0.0.1:{b.guest.port}{where}, key "
               f"{b.keys.client_key}); Ctrl-] to quit", file=sys.stderr)
         b.machine.console.interact()
     return EXIT_OK
@@ -101,29 +153,54 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_oops(args: argparse.Namespace) -> int:
-    """Oops reports in console logs: one JSON object per log per line, or text."""
+    """Oops reports in console logs: one JSON object per log per line, or text.
+    With --vmlinux, each report's text is symbolized (file:line, inlined frames)."""
     from .errors import UserError
-    from .parse.oops import scan
+    from .parse.oops import scan_bytes
+    from .parse.symbolize import Symbolizer
 
+    sym = None
+    if args.vmlinux is not None:
+        if not Path(args.vmlinux).is_file():
+            raise UserError(f"--vmlinux {args.vmlinux}: no such file")
+        sym = Symbolizer(args.vmlinux)
     found = False
+    notes: dict[str, None] = {}
     for name in args.logs:
         try:
-            text = Path(name).read_bytes().decode("utf-8", "replace")
+            data = Path(name).read_bytes()
         except OSError as e:
             raise UserError(f"cannot read {name}: {e.strerror}") from None
-        reports = scan(text)
+        reports = scan_bytes(data)
         found = found or bool(reports)
-        if args.json:
-            print(json.dumps({"file": name, "reports": [r.to_dict() for r in reports]}))
-            continue
+        out = []
         for r in reports:
-            where = f"{name}:{r.first_line}-{r.last_line}"
-            extra = f" [guilty: {r.guilty_frame}]" if r.guilty_frame else ""
-            print(f"{where}: {r.kind}: {r.title}{extra}{' (corrupted)' if r.corrupted else ''}")
+            d = r.to_dict()
+            if sym is not None:
+                s = sym.symbolize(r.text)
+                d["text"], d["symbolized"] = s.text, s.resolved > 0
+                notes.update(dict.fromkeys(f"{name}:{r.first_line}: {n}" for n in s.notes))
+            out.append(d)
+        if args.json:
+            print(json.dumps({"file": name, "reports": out}))
+            continue
+        for d in out:
+            where = f"{name}:{d['first_line']}-{d['last_line']}"
+            extra = f" [guilty: {d['guilty_frame']}]" if d["guilty_frame"] else ""
+            print(f"{where}: {d['kind']}: {d['title']}{extra}"
+                  f"{' (corrupted)' if d['corrupted'] else ''}")
+            if sym is not None:
+                print(d["text"])
+    for note in notes:
+        print(f"lam-harness: note: {note}", file=sys.stderr)
     return 1 if found else EXIT_OK
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    if args.host:
+        from .hosts.doctor import remote_doctor
+
+        return remote_doctor(args)
     f = hostinfo.probe(args.qemu)
     auto = qemu.choose_accel("auto", f.kvm)
     lam_reasons = qemu.choose_lam("auto", auto, f)
@@ -166,7 +243,23 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("config")
     r.add_argument("--results", help="results folder (default: results/)")
     r.add_argument("--only", action="append", metavar="TEST", help="run only this test")
+    r.add_argument("--shard", type=parse_shard, metavar="K/N",
+                   help="run shard K of N (a balanced, deterministic slice of the tests)")
+    _compare_options(r, None)
     r.set_defaults(func=cmd_run)
+    rp = sub.add_parser("report", help="compare a run with a baseline, history and known "
+                                       "issues; write compare.json, kcidb.json, summary.*")
+    rp.add_argument("run_dir", metavar="RUN_DIR")
+    _compare_options(rp, "any")
+    rp.add_argument("--window", type=int, default=10, metavar="N",
+                    help="newest N runs of --history (default 10)")
+    rp.add_argument("--html", action="store_true", help="print the path of summary.html")
+    rp.set_defaults(func=cmd_report)
+    mg = sub.add_parser("merge", help="join shard run folders into one run")
+    mg.add_argument("dirs", nargs="+", metavar="DIR",
+                    help="shard run folders (or --results folders holding them)")
+    mg.add_argument("--out", required=True, metavar="DIR", help="the merged run folder")
+    mg.set_defaults(func=cmd_merge)
     b = sub.add_parser("boot", help="boot and attach to the serial console, or run one command")
     b.add_argument("config")
     b.add_argument("--cmd", help="run this shell command over SSH, print its output, exit "
@@ -182,12 +275,24 @@ def parser() -> argparse.ArgumentParser:
     o = sub.add_parser("oops", help="find kernel oops reports in console logs")
     o.add_argument("logs", nargs="+", metavar="LOG")
     o.add_argument("--json", action="store_true", help="one JSON object per LOG per line")
-    o.add_argument("--vmlinux", help="symbolize with this vmlinux (not yet implemented)")
+    o.add_argument("--vmlinux", metavar="F",
+                   help="symbolize the reports with this vmlinux (addr2line: file:line, "
+                        "inlined frames)")
     o.set_defaults(func=cmd_oops)
     d = sub.add_parser("doctor", help="what this host can do: KVM, LAM, QEMU, tools")
     d.add_argument("--qemu", default="system")
     d.add_argument("--json", action="store_true")
+    d.add_argument("--host", metavar="USER@HOST", help="a remote runner, over SSH")
+    d.add_argument("--port", type=int, default=22, help="with --host: SSH port")
+    d.add_argument("--key", metavar="FILE", help="with --host: private key file")
+    d.add_argument("--known-hosts", metavar="FILE", help="with --host: known_hosts "
+                                                          "(default ~/.ssh/known_hosts)")
+    d.add_argument("--accept-new-host-key", action="store_true",
+                   help="with --host: record an unknown host key on first use")
+    d.add_argument("--workdir", default=".cache/lam-harness",
+                   help="with --host: the remote workdir (free disk is measured there)")
     d.set_defaults(func=cmd_doctor)
+    cli_ab.add_commands(sub)  # validate, bisect, bisect-step
     return p
 
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import paramiko
 
@@ -21,6 +21,8 @@ from .guest.keys import RunKeys
 from .model import OopsRef, SubResult, TestResult, Verdict
 from .parse import tap
 from .parse.oops import Report
+from .parse.outcomes import LOST_CONNECTION
+from .parse.symbolize import Symbolizer
 from .vm.console import Console
 
 KSFT_SKIP = 4
@@ -38,12 +40,25 @@ class Outcome:
     duration: float = 0.0
 
 
-class Guest:
-    """An authenticated SSH transport to the guest, host key pinned."""
+def _tcp(host: str, port: int, timeout: float) -> Any:
+    sock = socket.create_connection((host, port), timeout=timeout)
+    # Small request/response packets: no Nagle delay on our side.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
-    def __init__(self, host: str, port: int, keys: RunKeys, user: str = "root") -> None:
+
+class Guest:
+    """An authenticated SSH transport to the guest, host key pinned.  ``open``
+    makes the TCP connection (``Host.open_tcp``: a direct-tcpip channel when
+    QEMU runs on a remote host)."""
+
+    def __init__(self, host: str, port: int, keys: RunKeys, user: str = "root",
+                 open: Callable[[str, int, float], Any] = _tcp) -> None:
         self.host, self.port, self.keys, self.user = host, port, keys, user
+        self.open = open
         self.transport: paramiko.Transport | None = None
+        # Why the machine was lost beyond the guest itself (set by the pipeline).
+        self.why_lost: Callable[[], str | None] = lambda: None
 
     def connect(self, timeout: float, alive: Callable[[], bool]) -> float:
         """Connect and authenticate, retrying until ``timeout``; returns seconds taken."""
@@ -56,9 +71,7 @@ class Guest:
             if not alive():
                 raise InfraError("guest died before SSH came up")
             try:
-                sock = socket.create_connection((self.host, self.port), timeout=5)
-                # Small request/response packets: no Nagle delay on our side.
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock = self.open(self.host, self.port, 5)
                 t = paramiko.Transport(sock)
                 t.start_client(timeout=10)
                 remote = t.get_remote_server_key()
@@ -112,20 +125,41 @@ class Guest:
                 if chan.exit_status_ready() and not chan.recv_ready() \
                         and not chan.recv_stderr_ready():
                     if chan.eof_received or chan.closed:
-                        return Outcome(chan.recv_exit_status(), duration=time.monotonic() - t0)
+                        status = chan.recv_exit_status()
+                        if status == -1:  # closed, no exit-status message (paramiko's -1)
+                            return Outcome(None, lost=self._lost(
+                                alive, "SSH channel closed without an exit status"),
+                                duration=time.monotonic() - t0)
+                        return Outcome(status, duration=time.monotonic() - t0)
                 elif chan.closed and not chan.recv_ready() and not chan.recv_stderr_ready():
-                    return Outcome(None, lost="SSH channel closed without an exit status",
-                                   duration=time.monotonic() - t0)
+                    return Outcome(None, lost=self._lost(
+                        alive, "SSH channel closed without an exit status"),
+                        duration=time.monotonic() - t0)
                 now = time.monotonic()
                 if deadline is not None and now > deadline:
                     return Outcome(None, timed_out=True, duration=now - t0)
                 if not alive():
-                    return Outcome(None, lost="QEMU exited", duration=now - t0)
+                    return Outcome(None, lost=self._lost(alive, "QEMU exited"),
+                                   duration=now - t0)
                 if not self.transport.is_active():
-                    return Outcome(None, lost="SSH connection lost", duration=now - t0)
+                    return Outcome(None, lost=self._lost(alive, "SSH connection lost"),
+                                   duration=now - t0)
                 select.select([chan], [], [], poll)
         finally:
-            chan.close()
+            try:
+                chan.close()
+            except (paramiko.SSHException, OSError, EOFError):
+                pass  # the transport is gone already
+
+    def _lost(self, alive: Callable[[], bool], default: str) -> str:
+        """Why a command's end was never seen: the QEMU host's connection
+        (``why_lost``, e.g. the SSH link to a remote runner), else ``default``."""
+        deadline = time.monotonic() + 1.0  # the host side may notice a moment later
+        while not (why := self.why_lost()) and alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if why:
+            return why
+        return "QEMU exited" if not alive() and default.startswith("SSH channel") else default
 
     def check(self, command: str, timeout: float = 30.0) -> tuple[int | None, str]:
         """Run a short command; (status, stdout+stderr)."""
@@ -157,18 +191,28 @@ def result_name(test: TestSpec, iteration: int) -> str:
 
 
 def save_reports(reports: list[Report], test_dir: Path, rel: str,
-                 start: int = 1) -> list[OopsRef]:
+                 start: int = 1, symbolizer: Symbolizer | None = None) -> list[OopsRef]:
+    """``oops-N.txt`` per report: symbolized with the job's vmlinux when there
+    is one (``func+off/size (file:line)`` and inlined frames), else as printed;
+    the console log always keeps the raw text."""
     refs = []
     for i, r in enumerate(reports, start):
         name = f"oops-{i}.txt"
-        (test_dir / name).write_text(r.text)
+        text, done = r.text, False
+        if symbolizer is not None:
+            s = symbolizer.symbolize(r.text)
+            text, done = s.text, s.resolved > 0
+            if s.notes:
+                text += "".join(f"# {n}\n" for n in s.notes)
+        (test_dir / name).write_text(text)
         refs.append(OopsRef(r.title, r.kind, f"{rel}/{name}", r.first_line, r.last_line,
-                            r.corrupted))
+                            r.corrupted, r.guilty_frame, done))
     return refs
 
 
 def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: TestSpec,
-             iteration: int, job_dir: Path) -> TestResult:
+             iteration: int, job_dir: Path,
+             symbolizer: Symbolizer | None = None) -> TestResult:
     """Run one iteration of one test and decide its verdict."""
     name = result_name(test, iteration)
     rel = name.replace("#", "-")
@@ -193,12 +237,12 @@ def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: Te
                      exit_status=o.status, duration=round(o.duration, 3),
                      stdout=f"{rel}/stdout", stderr=f"{rel}/stderr")
     if reports:
-        res.oopses = save_reports(reports, tdir, rel)
+        res.oopses = save_reports(reports, tdir, rel, symbolizer=symbolizer)
         res.verdict, res.reason = Verdict.CRASH, reports[0].title
     elif o.timed_out:
         res.verdict, res.reason = Verdict.FAIL, f"timed out after {test.timeout:g}s"
     elif o.lost is not None:
-        res.verdict, res.reason = Verdict.ERROR, f"{o.lost} without an oops report"
+        res.verdict, res.reason = Verdict.ERROR, f"{LOST_CONNECTION}: {o.lost}, no oops report"
     elif test.format == "tap":
         _tap_verdict(res, (tdir / "stdout").read_bytes(), o.status)
     elif o.status == 0:

@@ -9,25 +9,29 @@ import platform
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, hosts
 from .config import Config
 from .errors import EXIT_INFRA, EXIT_OK, EXIT_TEST_FAILED, BootError, HarnessError, InfraError
 from .exec import Guest, run_test, save_reports
 from .guest import caps, initramfs, keys, modules
+from .hosts import LOCAL, Host, pool
 from .kernel import prebuilt
 from .model import TestResult, Verdict
+from .parse.outcomes import BOOT_FAILURE
+from .parse.symbolize import Symbolizer
 from .plan import Job, plan
 from .progress import say, step
 from .results import junit
-from .results.store import JobRecord, RunStore
+from .results.store import JobRecord, RunStore, finished_status
 from .vm import hostinfo, qemu, qemu_build
-from .vm.machine import Machine, free_port
+from .vm.machine import Machine
 
 
 class Interrupted(BaseException):
@@ -57,12 +61,13 @@ def host_meta(facts: hostinfo.HostFacts) -> dict[str, Any]:
 @contextmanager
 def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
          record: JobRecord | None = None, shell: bool = False,
-         save: Callable[[], None] = lambda: None) -> Iterator[Booted]:
-    """Resolve the kernel, write the initramfs, start QEMU, connect SSH.
-    The machine is stopped when the block exits, however it exits."""
+         save: Callable[[], None] = lambda: None, host: Host = LOCAL) -> Iterator[Booted]:
+    """Resolve the kernel, write the initramfs, start QEMU on ``host`` (its
+    facts are ``facts``), connect SSH.  The machine is stopped when the block
+    exits, however it exits."""
     m = cfg.machine
     qbin, qextra = qemu_build.resolve(cfg, paths.kernels)
-    q = hostinfo.require_qemu(qbin)
+    q = host.require_qemu(host.stage_qemu(qbin))
     facts = dataclasses.replace(facts, qemu=q)
     kernel = prebuilt.resolve(cfg, paths.kernels)
     accel = qemu.choose_accel(m.accel, facts.kvm)
@@ -73,7 +78,7 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
         if emulated is not None:
             qbin, qextra = qemu_build.resolve(cfg, paths.kernels, m.lam_emulator,
                                               "machine.lam_emulator")
-            q = hostinfo.require_qemu(qbin)
+            q = host.require_qemu(host.stage_qemu(qbin))
             facts = dataclasses.replace(facts, qemu=q)
             accel = emulated
     lam = qemu.choose_lam(m.lam, accel, facts)
@@ -110,18 +115,26 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
             f"cached build: {kernel.build.get('dir')}/build.log (key {kernel.build.get('key')},"
             f" {'hit: no make ran' if kernel.build.get('hit') else 'built now'})\n")
     initrd = job_dir / "initramfs.cpio"
-    initramfs.build(initramfs.ImageSpec(run_keys, nonce, mods, payloads), initrd)
+    common, _ = initramfs.build_split(initramfs.ImageSpec(run_keys, nonce, mods, payloads),
+                                      initrd)
     cmdline = qemu.kernel_cmdline(m) + (" lamh.shell=1" if shell else "")
-    inv = qemu.QemuInvocation(q.binary, kernel.bzimage, initrd, cmdline, Path(), Path(),
-                              free_port(), accel, cpu, m.smp, m.memory, name=f"lamh-{cfg.name}",
-                              extra=list(qextra))
-    machine = Machine(inv, job_dir, initramfs.READY_PREFIX + nonce)
+    t_stage = time.monotonic()
+    bzimage = host.stage(kernel.bzimage, what="kernel")
+    place = host.prepare_run(initrd, common)  # locally: a socket folder and a free port
+    if record is not None and not host.local:
+        record.timings["host_prepare_s"] = round(time.monotonic() - t_stage, 3)
+    inv = qemu.QemuInvocation(q.binary, Path(bzimage), Path(place.initrd), cmdline, Path(),
+                              Path(), place.port, accel, cpu, m.smp, m.memory,
+                              name=f"lamh-{cfg.name}", extra=list(qextra))
+    machine = Machine(inv, job_dir, initramfs.READY_PREFIX + nonce, host=host,
+                      run_dir=place.dir)
     if record is not None:
         def spawned(pid: int) -> None:
             record.qemu_pid = pid
             save()
         machine.on_spawn = spawned
-    guest = Guest("127.0.0.1", inv.ssh_port, run_keys)
+    guest = Guest("127.0.0.1", inv.ssh_port, run_keys, open=host.open_tcp)
+    guest.why_lost = lambda: machine.proc.lost if machine.proc is not None else None
     try:
         with step(f"booting {kernel.origin} ({accel.accel}, -cpu {cpu})"):
             machine.start(m.boot_timeout)
@@ -165,18 +178,22 @@ def check_guest_lam(guest: Guest, record: JobRecord | None) -> bool:
     return g.available
 
 
-def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts) -> JobRecord:
+def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts,
+            host: Host = LOCAL) -> JobRecord:
+    """Boot the job's guest on ``host`` (whose facts are ``facts``) and run its
+    tests; failures become recorded results."""
     rec = store.job(job.name)
     job_dir = store.job_dir(job.name)
     rec.status = "booting"
     store.save()
     crashed: str | None = None
     try:
-        with boot(job.config, job_dir, paths, facts, rec, save=store.save) as b:
+        with boot(job.config, job_dir, paths, facts, rec, save=store.save, host=host) as b:
             rec.status = "running"
             store.save()
             console = b.machine.console
             assert console is not None
+            sym = Symbolizer(b.kernel.vmlinux) if b.kernel.vmlinux else None
             for test in job.tests:
                 if crashed is not None:
                     rec.results.append(_notrun(test.name, crashed))
@@ -188,7 +205,7 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts) 
                     store.save()
                     continue
                 for it in range(1, test.repeat + 1):
-                    r = run_test(b.guest, console, b.machine.alive, test, it, job_dir)
+                    r = run_test(b.guest, console, b.machine.alive, test, it, job_dir, sym)
                     if test.repeat > 1 and r.verdict is Verdict.CRASH:
                         r.reason += (f" (iteration {it} of {test.repeat}: "
                                      f"{it - 1} ran clean before it)")
@@ -203,10 +220,10 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts) 
                         break
             boot_reports = console.reports_for(None)
             if boot_reports:
-                refs = save_reports(boot_reports, job_dir, ".")
+                refs = save_reports(boot_reports, job_dir, ".", symbolizer=sym)
                 rec.boot_oopses = [dataclasses.asdict(x) for x in refs]
     except BootError as e:
-        rec.status, rec.error = "error", f"boot failed: {e}"
+        rec.status, rec.error = "error", f"{BOOT_FAILURE}: {e}"
     except InfraError as e:
         rec.status, rec.error = "error", str(e)
     except (KeyboardInterrupt, Interrupted):
@@ -217,12 +234,8 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts) 
         store.save()
     if rec.error:
         _mark_notrun(rec, job, rec.error)
-    elif any(r.verdict.is_bad for r in rec.results):
-        rec.status = "failed"
-    elif any(r.verdict is Verdict.ERROR for r in rec.results):
-        rec.status = "error"
     else:
-        rec.status = "passed"
+        rec.status = finished_status(None, rec.results)
     store.save()
     return rec
 
@@ -265,16 +278,36 @@ def exit_code(jobs: list[JobRecord]) -> int:
 def run(cfg: Config, paths: Paths, only: list[str] | None = None,
         argv: list[str] | None = None) -> tuple[int, Path]:
     jobs = plan(cfg, only)
-    facts = hostinfo.probe(cfg.machine.qemu)
+    # Connect every runner first: a refused host key or login ends the run
+    # here (exit 3) with nothing executed and no results folder.
+    runners = hosts.runners(cfg)
+    try:
+        return _run(cfg, paths, jobs, runners, argv)
+    finally:
+        hosts.close(runners)
+
+
+def _run(cfg: Config, paths: Paths, jobs: list[Job], runners: list[hosts.Runner],
+         argv: list[str] | None) -> tuple[int, Path]:
+    all_facts = [r.host.facts(cfg.machine.qemu) for r in runners]
+    facts = all_facts[0]
     meta = {"config_file": str(cfg.path), "config": _config_json(cfg),
             "reproducer": " ".join(argv or sys.argv), **host_meta(facts)}
+    if len(runners) > 1 or not runners[0].host.local or runners[0].concurrency > 1:
+        meta["runners"] = [{"host": r.host.label, "concurrency": r.concurrency,
+                            "facts": dataclasses.asdict(f)}
+                           for r, f in zip(runners, all_facts, strict=True)]
     store = RunStore.create(paths.results, cfg.name, meta)
-    say(f"results in {store.root}")
+    where = ", ".join(r.host.label for r in runners)
+    say(f"results in {store.root}" + ("" if where == "local" else f" (QEMU on {where})"))
     code = EXIT_INFRA
     status = "error"
     try:
         for job in jobs:
-            run_job(job, store, paths, facts)
+            if pool.slots(runners) > 1 and len(job.tests) > 1:
+                pool.run_job(job, store, paths, runners, all_facts)
+            else:
+                run_job(job, store, paths, facts, host=runners[0].host)
         code = exit_code(store.jobs)
         status = {EXIT_OK: "passed", EXIT_TEST_FAILED: "failed"}.get(code, "error")
     except (KeyboardInterrupt, Interrupted):

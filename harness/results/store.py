@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..model import TestResult
+from ..model import TestResult, Verdict
+from ..parse.oops import normalize_title
 
 SCHEMA = 1
 
@@ -39,6 +40,17 @@ class JobRecord:
         d = {k: v for k, v in self.__dict__.items() if k != "results"}
         d["tests"] = [r.to_json() for r in self.results]
         return d
+
+
+def finished_status(error: str | None, results: list[TestResult]) -> str:
+    """A finished job's status from its error and its results."""
+    if error:
+        return "error"
+    if any(r.verdict.is_bad for r in results):
+        return "failed"
+    if any(r.verdict is Verdict.ERROR for r in results):
+        return "error"
+    return "passed"
 
 
 class RunStore:
@@ -79,6 +91,7 @@ class RunStore:
         d = dict(self.meta)
         d["elapsed_s"] = round(time.monotonic() - self.t0, 3)
         d["jobs"] = [j.to_json() for j in self.jobs]
+        d["oops_titles"] = oops_titles(self.jobs)
         return d
 
     def save(self) -> None:
@@ -89,3 +102,27 @@ class RunStore:
     def finish(self, status: str, exit_code: int) -> None:
         self.meta.update(status=status, exit_code=exit_code, finished=_now())
         self.save()
+
+
+def oops_titles(jobs: list[JobRecord]) -> list[dict[str, Any]]:
+    """Every distinct oops title of the run (normalized, so the same bug is one
+    issue however often it fired), with its count, the tests it hit, and the
+    first report's file: the run's list of unique crashes."""
+    seen: dict[str, dict[str, Any]] = {}
+    for j in jobs:
+        refs: list[tuple[str, Any]] = [("(boot)", o) for o in j.boot_oopses]
+        refs += [(r.name, o) for r in j.results for o in r.oopses]
+        for test, o in refs:
+            title = normalize_title(str(_field(o, "title")))
+            e = seen.get(title)
+            if e is None:
+                e = seen[title] = {"title": title, "kind": _field(o, "kind"), "count": 0,
+                                   "tests": [], "first": f"{j.name}/{_field(o, 'file')}"}
+            e["count"] += 1
+            if test not in e["tests"]:
+                e["tests"].append(test)
+    return list(seen.values())
+
+
+def _field(o: Any, key: str) -> Any:
+    return o.get(key) if isinstance(o, dict) else getattr(o, key, None)
