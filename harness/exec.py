@@ -21,7 +21,7 @@ from .guest.keys import RunKeys
 from .model import OopsRef, SubResult, TestResult, Verdict
 from .parse import tap
 from .parse.oops import Report
-from .parse.outcomes import LOST_CONNECTION
+from .parse.outcomes import LOST_CONNECTION, NO_OUTPUT
 from .parse.symbolize import Symbolizer
 from .vm.console import Console
 
@@ -223,9 +223,12 @@ def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: Te
             open(tdir / "stderr", "wb", buffering=0) as err:
         o = guest.run(remote_command(test, tid), out, err, test.timeout, alive,
                       pty=test.format == "tap")
+    answered = True
     if o.timed_out:
-        guest.check(f"kill -KILL -$(cat /run/lam-harness/{shlex.quote(tid)}.pid) 2>/dev/null",
-                    timeout=10)
+        answered = guest.check(
+            f"kill -KILL -$(cat /run/lam-harness/{shlex.quote(tid)}.pid) 2>/dev/null",
+            timeout=10)[0] is not None
+    silent = time.monotonic() - console.last_output
     # Tie console reports to the test: wait for its end marker to be echoed on
     # the console (ordering), or for the console to close when the guest died.
     if o.status is not None or o.timed_out:
@@ -239,6 +242,11 @@ def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: Te
     if reports:
         res.oopses = save_reports(reports, tdir, rel, symbolizer=symbolizer)
         res.verdict, res.reason = Verdict.CRASH, reports[0].title
+    elif o.timed_out and not answered and silent >= min(test.timeout, 10.0):
+        # Not the test's failure: the guest stopped answering and says nothing.
+        res.verdict, res.reason = Verdict.ERROR, (
+            f"{NO_OUTPUT}: the guest stopped answering SSH during the test and its "
+            f"console was silent for {silent:.0f}s")
     elif o.timed_out:
         res.verdict, res.reason = Verdict.FAIL, f"timed out after {test.timeout:g}s"
     elif o.lost is not None:

@@ -44,6 +44,7 @@ class Console:
         self.current_test: str | None = None
         self.ended: dict[str, int | None] = {}  # test id -> rc seen in its end marker
         self.lines = 0
+        self.last_output = time.monotonic()  # when the last console line arrived
         self.tee: BinaryIO | None = None
         self.on_line: Callable[[str], None] | None = None
         self._transitions: list[tuple[int, str | None]] = [(0, None)]
@@ -109,6 +110,7 @@ class Console:
         with self.lock:
             done = self._scanner.feed(line)
             self.lines = self._scanner.lineno
+            self.last_output = time.monotonic()
             if "lam-harness: " in line:
                 if line.endswith(self.ready_line) or self.ready_line in line:
                     self.ready.set()

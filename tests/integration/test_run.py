@@ -315,3 +315,22 @@ def test_repeat_stops_at_the_first_crash_and_says_which(debian_kernel: Path,
     assert "iteration 3 of 5: 2 ran clean before it" in t["flaky#3"]["reason"]
     assert "flaky#4" not in t and "flaky#5" not in t
     assert t["after"]["verdict"] == "notrun"
+
+
+def test_a_guest_that_goes_silent_is_no_output_not_a_test_failure(
+        debian_kernel: Path, tmp_path: Path) -> None:
+    """The guest stops answering (its network is taken down) and the console
+    says nothing: an infrastructure outcome named the way the field names it,
+    never a test failure; later tests do not run on the lost guest."""
+    cfg = write_config(tmp_path, """
+        machine: {boot_timeout: 120}
+        tests:
+          - {name: wedge, run: "ip link set eth0 down; sleep 120", timeout: 5}
+          - {name: after, run: "true"}
+    """)
+    out = run(cfg, tmp_path / "results")
+    t = out.tests()
+    assert t["wedge"]["verdict"] == "error", t["wedge"]
+    assert t["wedge"]["reason"].startswith("no output from test machine: "), t["wedge"]
+    assert t["after"]["verdict"] == "notrun"
+    assert out.code == 3, out.stderr
