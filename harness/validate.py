@@ -278,12 +278,15 @@ def side_configs(cfg: Config, patches: list[Path], base_rev: str | None
 class PipelineABRunner:
     def __init__(self, base: Config, patched: Config, kernels: Path,
                  tests: list[str] | None) -> None:
-        from .vm import hostinfo
+        from . import hosts
 
         self.cfgs = {"base": base, "patched": patched}
         self.kernels = kernels
         self.tests = tests
-        self.facts = hostinfo.probe(base.machine.qemu)
+        # The config's runner (host:, or the first of hosts:): local or over SSH.
+        self.runners = hosts.runners(base)
+        self.host = self.runners[0].host
+        self.facts = self.host.facts(base.machine.qemu)
 
     def meta(self) -> dict[str, Any]:
         from .pipeline import host_meta
@@ -304,7 +307,7 @@ class PipelineABRunner:
         cfg = self.cfgs[side]
         job = plan(cfg, self.tests)[0]
         return run_job(Job(f"{side}-{index}", cfg, job.tests), store,
-                       Paths(self.kernels, store.root.parent), self.facts)
+                       Paths(self.kernels, store.root.parent), self.facts, host=self.host)
 
 
 __all__ = ["ABRunner", "PipelineABRunner", "TestComparison",

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from .. import hosts
 from ..config import Config, KernelSource
 from ..errors import (
     EXIT_INFRA,
@@ -97,6 +98,7 @@ class PipelineRunner:
         self.tests = tests
         self.argv = argv or []
         self._facts: hostinfo.HostFacts | None = None
+        self._host: hosts.Host = hosts.LOCAL
 
     def build(self, commit: str, step_dir: Path | None) -> BuildRecord:
         from ..kernel.build import build
@@ -117,7 +119,9 @@ class PipelineRunner:
         assert step_dir is not None
         cfg = config_at(self.cfg, self.repo, commit)
         if self._facts is None:
-            self._facts = hostinfo.probe(cfg.machine.qemu)
+            # The config's runner (host:, or the first of hosts:): local or over SSH.
+            self._host = hosts.runners(cfg)[0].host
+            self._facts = self._host.facts(cfg.machine.qemu)
         facts = self._facts
         root = step_dir / f"run-{index}"
         shutil.rmtree(root, ignore_errors=True)  # a run interrupted before: redone whole
@@ -130,7 +134,7 @@ class PipelineRunner:
         t0 = time.monotonic()
         status, code = "interrupted", 130
         try:
-            rec = run_job(job, store, Paths(self.kernels, step_dir), facts)
+            rec = run_job(job, store, Paths(self.kernels, step_dir), facts, host=self._host)
             code = (EXIT_INFRA if rec.error else EXIT_TEST_FAILED if rec.status == "failed"
                     else EXIT_OK)
             status = rec.status
