@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harness import config, progress  # noqa: E402
+from harness.errors import BootError  # noqa: E402
 from harness.pipeline import Paths, boot  # noqa: E402
 from harness.results.store import JobRecord  # noqa: E402
 from harness.vm import hostinfo  # noqa: E402
@@ -54,10 +55,19 @@ def measure(cfg: config.Config, iterations: int, work: Path, paths: Paths,
     titles: Counter[str] = Counter()
     source = ""
     t0 = time.monotonic()
+    boot_failures: list[str] = []
     while done < iterations:
         boots += 1
         rec = JobRecord(cfg.name)
-        with boot(cfg, work / f"boot-{boots}", paths, facts, record=rec) as b:
+        try:
+            booted = boot(cfg, work / f"boot-{boots}", paths, facts, record=rec)
+            b = booted.__enter__()
+        except BootError as e:  # counted and reported, never an iteration
+            boot_failures.append(f"boot-{boots}: {e}"[:300])
+            if len(boot_failures) > 5:
+                raise
+            continue
+        try:
             source = f"{rec.lam.get('status')} ({rec.lam.get('source')})"
             console = b.machine.console
             assert console is not None
@@ -77,9 +87,11 @@ def measure(cfg: config.Config, iterations: int, work: Path, paths: Paths,
                     break
                 if o.status != 0:
                     errors += 1
+        finally:
+            booted.__exit__(None, None, None)
     return {"iterations": done, "crashes": crashes, "rate": round(crashes / done, 4),
             "rate_95ci": wilson(crashes, done), "titles": dict(titles), "boots": boots,
-            "non_crash_failures": errors, "lam": source,
+            "non_crash_failures": errors, "boot_failures": boot_failures, "lam": source,
             "wall_s": round(time.monotonic() - t0, 1)}
 
 
