@@ -148,9 +148,24 @@ def parse_addr2line(output: str) -> dict[int, list[tuple[str, str]]]:
     return out
 
 
+# The kernel tree's top-level folders: an absolute path that is not under the
+# known root is cut at the first of them (objects from a shared ccache keep
+# the build folder of the build that first compiled them, so one vmlinux can
+# name several roots).
+_TOPDIRS = frozenset({"arch", "block", "certs", "crypto", "drivers", "fs", "include", "init",
+                      "io_uring", "ipc", "kernel", "lib", "mm", "net", "rust", "samples",
+                      "scripts", "security", "sound", "tools", "usr", "virt"})
+
+
 def _relative(loc: str, base: str | None) -> str:
     if base and loc.startswith(base):
         return loc[len(base):]
+    if not loc.startswith("/"):
+        return loc.removeprefix("./")
+    parts = loc.split("/")
+    for i in range(2, len(parts) - 1):  # a root folder of its own before it
+        if parts[i] in _TOPDIRS:
+            return "/".join(parts[i:])
     return loc
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
+from tests.conftest import need
 from tests.integration.helpers import cli
 
 
@@ -35,7 +38,6 @@ def test_usage_error_exit_2() -> None:
 
 
 def test_doctor_reports_accel_and_lam() -> None:
-    import json
 
     p = cli("doctor", "--json")
     assert p.returncode == 0, p.stderr
@@ -51,7 +53,6 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "console"
 def test_oops_cli_on_real_console_logs() -> None:
     """Golden logs captured from our own guests: the demo BUG_ON (6.12 built
     from source, oops=panic) and a sysrq crash (Debian's cloud kernel)."""
-    import json
 
     demo, sysrq = DATA / "demo-bug-6.12-tcg.log", DATA / "sysrq-crash-debian-cloud-6.12-tcg.log"
     p = cli("oops", "--json", str(demo), str(sysrq))
@@ -77,7 +78,6 @@ def test_oops_cli_on_real_console_logs() -> None:
 def test_oops_cli_vmlinux(tmp_path: Path) -> None:
     """--vmlinux: symbolized report text; a missing vmlinux is a usage error; a
     broken one leaves the text as it is, with a note on stderr."""
-    import json
 
     demo = DATA / "demo-bug-6.12-tcg.log"
     p = cli("oops", "--vmlinux", str(tmp_path / "nope"), str(demo))
@@ -89,17 +89,18 @@ def test_oops_cli_vmlinux(tmp_path: Path) -> None:
     bug = json.loads(p.stdout)["reports"][0]
     assert bug["symbolized"] is False and "RIP: 0010:demo_bug_fire+0x5b/0x62\n" in bug["text"]
     assert "lam-harness: note:" in p.stderr and "not symbolized" in p.stderr
-    from tests.unit.test_symbolize import _demo_vmlinux
+    from tests.unit.test_symbolize import _demo_vmlinuxes
 
-    vmlinux = _demo_vmlinux()
-    if vmlinux is None:
-        return  # no cached build of the demo-bug kernel here
-    p = cli("oops", "--json", "--vmlinux", str(vmlinux), str(demo))
+    found = _demo_vmlinuxes()
+    need(bool(found), "no demo-bug kernel in kernels/cache (tests/e2e builds one)")
+    p = cli("oops", "--json", "--vmlinux", str(found[-1]), str(demo))
     bug = json.loads(p.stdout)["reports"][0]
+    # symbolized (paths relative to the tree), or refused frame by frame when
+    # this build's function sizes differ from the golden log's
     assert bug["symbolized"] is True, p.stderr
-    assert "RIP: 0010:demo_bug_fire+0x5b/0x62 (arch/x86/kernel/demo_bug.c:49)" in bug["text"]
-    p = cli("oops", "--vmlinux", str(vmlinux), str(demo))
-    assert "(inlined by) do_syscall_64 (arch/x86/entry/common.c:78)" in p.stdout
+    assert re.search(r"demo_bug_fire\+0x5b/0x62 \(arch/x86/kernel/demo_bug\.c:\d+\)",
+                     bug["text"]), bug["text"]
+    assert "/kernels/" not in bug["text"]
 
 
 def test_oops_cli_clean_log_exit_0(tmp_path: Path) -> None:
