@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..parse.oops import normalize_title
+from ..parse.oops import is_panic_title, normalize_title
 
 BOOT = "(boot)"  # the pseudo-test standing for a job's boot (oopses outside tests, boot errors)
 
@@ -304,7 +304,7 @@ def fold_job(job: JobView) -> list[Result]:
             s.verdict = worst_verdict(verdicts[sp])
     results = list(out.values())
     for r in results:
-        r.titles = tuple(sorted({o.title for o in r.oopses})) if r.verdict == "crash" else ()
+        r.titles = crash_titles(r.oopses) if r.verdict == "crash" else ()
     boot = _boot_result(job)
     return ([boot] if boot is not None else []) + results
 
@@ -332,8 +332,26 @@ def _boot_result(job: JobView) -> Result | None:
     elif r.oopses:
         r.verdict, r.bad, r.passed = "crash", 1, 0
         r.reason = r.oopses[0].raw_title
-        r.titles = tuple(sorted({o.title for o in r.oopses}))
+        r.titles = crash_titles(r.oopses)
     return r
+
+
+def crash_titles(oopses: list[Oops]) -> tuple[str, ...]:
+    """The distinct titles a crash is known by, without the ``kernel panic:
+    Fatal exception`` (or any panic) that follows another report under
+    ``panic_on_oops``: a consequence, not a second bug (bisect drops it too).
+    A panic with no report before it (sysrq, a panic() call) stays."""
+    keep: set[str] = set()
+    other_in: set[str] = set()  # folders (one per iteration) with a non-panic report
+    for o in oopses:
+        where = os.path.dirname(o.file)
+        if is_panic_title(o.title):
+            if where in other_in:
+                continue
+        else:
+            other_in.add(where)
+        keep.add(o.title)
+    return tuple(sorted(keep))
 
 
 def load_history(folder: Path, exclude: Iterable[str] = (),

@@ -593,3 +593,23 @@ def test_after_run_exit_codes(tmp_path: Path) -> None:
     assert nightly.after_run(run, 1, args("--known", str(kf))) == 0  # any, minus known
     assert nightly.after_run(run, 1, args("--fail-on", "never")) == 0
     assert nightly.after_run(run, 1, args("--fail-on", "new")) == 1  # no baseline: new
+
+
+def test_the_panic_after_an_oops_is_not_a_second_crash_title() -> None:
+    from harness.report.runs import Oops, crash_titles
+
+    def o(title: str, f: str) -> Oops:
+        return Oops(title, title, "", f, "c.log", 1, 2)
+
+    bug, fatal = "kernel BUG in demo_bug_fire", "kernel panic: Fatal exception"
+    assert crash_titles([o(bug, "j/t-1/oops-1.txt"), o(fatal, "j/t-1/oops-2.txt")]) == (bug,)
+    # a panic on its own (sysrq, panic()) is the crash
+    sysrq = "kernel panic: sysrq triggered crash"
+    assert crash_titles([o(sysrq, "j/t/oops-1.txt")]) == (sysrq,)
+    # per iteration: a BUG in one, a lone panic in another, both count
+    assert crash_titles([o(bug, "j/t-1/oops-1.txt"), o(fatal, "j/t-1/oops-2.txt"),
+                         o(sysrq, "j/t-2/oops-1.txt")]) == (bug, sysrq)
+    # the old spelling of the follow-up panic too
+    assert crash_titles([o(bug, "j/t/oops-1.txt"),
+                         o("Kernel panic - not syncing: Fatal exception", "j/t/oops-2.txt")]) == (
+        bug,)
