@@ -53,7 +53,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   say "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   quiet $SUDO apt-get update -q
+  new_sshd=0
+  [[ " ${missing[*]} " == *" openssh-server "* ]] && new_sshd=1
   quiet $SUDO apt-get install -y -q --no-install-recommends "${BASE_PKGS[@]}"
+  if [ "$new_sshd" = 1 ] && command -v systemctl >/dev/null; then
+    # Only the sshd binary is wanted (tests start their own on 127.0.0.1): do
+    # not leave a system SSH server listening that this script brought in.
+    $SUDO systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+  fi
   if [ "$codename" = bookworm ]; then
     quiet $SUDO apt-get install -y -q --no-install-recommends -t bookworm-backports "${BPO_PKGS[@]}"
   else
