@@ -182,7 +182,9 @@ def load(path: str | os.PathLike[str]) -> Config:
     return loads(text, shown, path=p)
 
 
-def loads(text: str, filename: str = "<config>", *, path: Path | None = None) -> Config:
+def parse_yaml(text: str, filename: str) -> tuple[yaml.Node | None, yaml.SafeLoader]:
+    """The document's node tree (None when empty) and its loader, for a
+    :class:`_Builder`; a YAML error is a ConfigError naming ``file:line``."""
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -196,6 +198,11 @@ def loads(text: str, filename: str = "<config>", *, path: Path | None = None) ->
                           where=f"{filename}:{line}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"YAML error: {e}", where=filename) from None
+    return node, loader
+
+
+def loads(text: str, filename: str = "<config>", *, path: Path | None = None) -> Config:
+    node, loader = parse_yaml(text, filename)
     if node is None:
         raise ConfigError("config is empty", where=f"{filename}:1")
     b = _Builder(filename, loader)

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from ..config import Loc, _Builder
+from ..config import Loc, _Builder, parse_yaml
 from ..errors import ConfigError
 from ..parse.oops import title_aliases
 from .runs import Result
@@ -106,18 +106,7 @@ def load(path: Path) -> KnownFile:
 
 
 def loads(text: str, filename: str = "<known-issues>") -> KnownFile:
-    try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        raise ConfigError(f"YAML syntax error: {e.problem or e}",
-                          where=f"{filename}:{mark.line + 1 if mark else 1}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"YAML error: {e}", where=filename) from None
+    node, loader = parse_yaml(text, filename)
     if node is None:
         return KnownFile([], filename)
     b = _KnownBuilder(filename, loader)
