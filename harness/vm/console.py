@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import paramiko
 import pexpect
 import pexpect.fdpexpect
 from pexpect.spawnbase import SpawnBase
@@ -24,6 +25,11 @@ from ..hosts.base import Stream
 from ..parse.oops import OopsScanner, Report
 
 _MARK = re.compile(r"lam-harness: (start|end) ([A-Za-z0-9_.+#-]+)(?: rc=(\d+))?")
+
+
+# A local socket raises OSError when its peer is gone; a paramiko channel whose
+# connection just died raises EOFError or SSHException from shutdown and close.
+_CLOSE_ERRORS = (OSError, EOFError, paramiko.SSHException)
 
 
 @dataclass
@@ -168,15 +174,15 @@ class Console:
         if self._sock is not None:
             try:
                 self._sock.shutdown(socket.SHUT_RDWR)
-            except Exception:
-                pass
+            except _CLOSE_ERRORS:
+                pass  # already gone: nothing left to shut down
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self._sock is not None:
             try:
                 self._sock.close()
-            except Exception:
-                pass
+            except _CLOSE_ERRORS:
+                pass  # already gone: nothing left to close
             self._sock = None
 
     def interact(self, escape: bytes = b"\x1d") -> None:

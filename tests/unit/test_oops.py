@@ -1123,8 +1123,7 @@ def test_every_golden_log_states_its_reports() -> None:
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_golden_console_logs(name: str) -> None:
     path = CONSOLE / name
-    if not path.exists():
-        pytest.skip(f"{name} not captured")
+    assert path.exists(), f"{name} is in GOLDEN but not in {CONSOLE}"
     data = path.read_bytes()
     reports = scan_bytes(data)
     assert [(r.kind, r.title, r.guilty_frame) for r in reports] == GOLDEN[name]
