@@ -5,7 +5,6 @@ kernel kills it if the harness dies, even by SIGKILL."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
@@ -17,15 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import BootError, InfraError
+from ..procs import pdeathsig as pdeathsig  # re-exported
 from ..vm import hostinfo
 from .base import Completed, RunPlace
-
-_PR_SET_PDEATHSIG = 1
-
-
-def pdeathsig() -> None:  # runs in the child between fork and exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def free_port() -> int:

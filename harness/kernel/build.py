@@ -31,6 +31,7 @@ from typing import Any
 
 from ..config import Config, KconfigSpec
 from ..errors import ConfigError, InfraError, MissingToolError
+from ..procs import kill_group, pdeathsig
 from ..progress import say, step
 from . import kconfig, patches, selftests, source
 
@@ -272,7 +273,10 @@ def _make(repo: Path, bdir: Path, args: list[str], log: Path, jobs: int | None,
     with open(log, "ab", buffering=0) as lf:
         lf.write(("$ " + " ".join(cmd) + "\n").encode())
         try:
-            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+            # make and every compiler it starts in a group of their own: an
+            # interrupted build stops the whole tree, not only the top make.
+            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                                 start_new_session=True, preexec_fn=pdeathsig)
         except FileNotFoundError:
             raise MissingToolError("make not found: install make (make setup does)") from None
         assert p.stdout is not None
@@ -287,8 +291,7 @@ def _make(repo: Path, bdir: Path, args: list[str], log: Path, jobs: int | None,
                     say(f"{what}: {steps} steps{pct}, {last - t0:.0f}s")
             rc = p.wait()
         except BaseException:
-            p.kill()
-            p.wait()
+            kill_group(p)
             raise
     if rc != 0:
         errors = _error_lines(log)
