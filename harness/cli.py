@@ -207,6 +207,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     info = {
         "host_kernel": f.kernel,
         "cpu": f.cpu_model,
+        "cpu_vendor": f.cpu_vendor,
+        "hypervisor": f.hypervisor,
         "cpu_lam": f.cpu_lam,
         "kvm": {"dev": f.kvm.dev_present, "usable": f.kvm.dev_usable, "modules": f.kvm.modules,
                 "real": f.kvm.real},
@@ -221,7 +223,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         return EXIT_OK
     yes = {True: "yes", False: "no", None: "unknown"}
     print(f"host kernel     {f.kernel}")
-    print(f"cpu             {f.cpu_model}; LAM (CPUID.7.1:EAX[26]): {yes[f.cpu_lam]}")
+    print(f"cpu             {f.cpu_model} ({f.cpu_vendor or 'vendor unknown'}"
+          f"{', under ' + f.hypervisor if f.hypervisor else ''}); "
+          f"LAM (CPUID.7.1:EAX[26]): {yes[f.cpu_lam]}")
     print(f"/dev/kvm        {'present' if f.kvm.dev_present else 'absent'}"
           f"{', usable' if f.kvm.dev_usable else ''}; modules: {', '.join(f.kvm.modules) or '-'}")
     print(f"accel auto      {auto.accel}: {auto.reason}")

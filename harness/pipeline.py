@@ -96,7 +96,7 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
                       "chain": {"host_cpu_lam": facts.cpu_lam, "accel": accel.accel,
                                 "kvm": facts.kvm.flavour, "qemu_knows_lam": facts.qemu.knows_lam,
                                 "qemu_tcg_lam": facts.qemu.tcg_lam,
-                                "lam_flag_passed": bool(lam.cpu_flags),
+                                "lam_flag_passed": "+lam" in lam.cpu_flags,
                                 "lam_emulator_used": emulated is not None},
                       "reasons": list(lam.reasons)}
         if cpu_note:

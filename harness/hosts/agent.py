@@ -111,6 +111,23 @@ def cpu_lam_cpuid() -> bool | None:
     return None if r is None else bool(r[0] >> 26 & 1)
 
 
+def _regs_text(*regs: int) -> str:
+    return b"".join(r.to_bytes(4, "little") for r in regs).decode("ascii", "replace").strip("\0 ")
+
+
+def cpu_ids() -> tuple[str, str]:
+    """(vendor, hypervisor signature or ""), as harness.vm.hostinfo reads them."""
+    r0 = cpuid(0)
+    if r0 is None:
+        return "", ""
+    vendor = _regs_text(r0[1], r0[3], r0[2])
+    r1 = cpuid(1)
+    if r1 is None or not r1[2] >> 31 & 1:
+        return vendor, ""
+    h = cpuid(0x40000000)
+    return vendor, "" if h is None else _regs_text(h[1], h[2], h[3])
+
+
 def cpuinfo() -> tuple[str, bool | None]:
     """(model name, ``lam`` among the flags; None when there are no flags)."""
     model: str | None = None
@@ -205,7 +222,9 @@ def cmd_facts(args: list[str]) -> int:
         free: int | None = st.f_bavail * st.f_frsize
     except OSError:
         free = None
+    vendor, hyper = cpu_ids()
     emit({"kernel": platform.release(), "cpu_model": model, "cpu_lam": cpu_lam_cpuid(),
+          "cpu_vendor": vendor, "hypervisor": hyper,
           "cpu_flags_lam": flags_lam, "kvm": kvm(),
           "qemu": {q: qemu_facts(q) for q in qemus},
           "tools": {t: shutil.which(t) for t in TOOLS},

@@ -50,6 +50,8 @@ def _info(h: SSHHost, qemu_setting: str) -> dict[str, Any]:
                 "tcp_forwarding": h.forwarding()},
         "host_kernel": f.kernel,
         "cpu": f.cpu_model,
+        "cpu_vendor": f.cpu_vendor,
+        "hypervisor": f.hypervisor,
         "cpu_lam": f.cpu_lam,
         "cpu_lam_cpuid": raw.get("cpu_lam"),
         "cpu_lam_cpuinfo_flag": raw.get("cpu_flags_lam"),
@@ -73,7 +75,9 @@ def _print(i: dict[str, Any]) -> None:
     print(f"host key        {i['ssh']['host_key']}")
     print(f"tcp forwarding  {i['ssh']['tcp_forwarding']}")
     print(f"host kernel     {i['host_kernel']}")
-    print(f"cpu             {i['cpu']}; LAM: {yes[i['cpu_lam']]} (CPUID.7.1:EAX[26]: "
+    under = f", under {i['hypervisor']}" if i["hypervisor"] else ""
+    print(f"cpu             {i['cpu']} ({i['cpu_vendor'] or 'vendor unknown'}{under}); "
+          f"LAM: {yes[i['cpu_lam']]} (CPUID.7.1:EAX[26]: "
           f"{yes[i['cpu_lam_cpuid']]}, /proc/cpuinfo flag: {yes[i['cpu_lam_cpuinfo_flag']]})")
     k = i["kvm"]
     print(f"/dev/kvm        {'present' if k['dev'] else 'absent'}"

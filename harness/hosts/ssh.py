@@ -525,7 +525,9 @@ class SSHHost:
         return hostinfo.HostFacts(raw["kernel"], raw["cpu_model"], lam,
                                   hostinfo.KvmFacts(k["dev_present"], k["dev_usable"],
                                                     list(k["modules"])),
-                                  self._qemu[binary], dict(raw["tools"]))
+                                  self._qemu[binary], dict(raw["tools"]),
+                                  str(raw.get("cpu_vendor") or ""),
+                                  str(raw.get("hypervisor") or ""))
 
     def require_qemu(self, binary: str) -> hostinfo.QemuFacts:
         if binary not in self._qemu:

@@ -89,6 +89,30 @@ class HostFacts:
     kvm: KvmFacts
     qemu: QemuFacts
     tools: dict[str, str | None] = field(default_factory=dict)
+    cpu_vendor: str = ""  # CPUID leaf 0: "GenuineIntel", "AuthenticAMD"...; "" unknown
+    hypervisor: str = ""  # CPUID 0x40000000 signature when the host is a guest ("KVMKVMKVM")
+
+
+# A host that is itself a guest of QEMU's TCG shows whatever CPUID bits that
+# QEMU emulates (LAM included, on a tcg-lam QEMU): its LAM is not hardware.
+TCG_SIGNATURE = "TCGTCGTCGTCG"
+TCG_MODEL = "QEMU TCG CPU"
+
+
+def lam_hardware_problems(facts: HostFacts) -> list[str]:
+    """Why the host's LAM bit cannot be taken as hardware LAM for KVM guests
+    (empty: it can). LAM is an Intel feature run by kvm_intel; a TCG CPU
+    (model string or hypervisor signature) is emulation whatever its bits."""
+    out = []
+    if facts.cpu_vendor and facts.cpu_vendor != "GenuineIntel":
+        out.append(f"host CPU vendor is {facts.cpu_vendor}, not GenuineIntel")
+    elif not facts.cpu_vendor:
+        out.append("host CPU vendor unknown (CPUID not readable)")
+    if TCG_MODEL in facts.cpu_model:
+        out.append(f"host CPU is {facts.cpu_model!r}: QEMU's TCG, emulated")
+    if facts.hypervisor == TCG_SIGNATURE:
+        out.append("host runs under QEMU's TCG (hypervisor signature TCGTCGTCGTCG): emulated")
+    return out
 
 
 def kvm_facts(sys_module: Path = Path("/sys/module"), dev: Path = Path("/dev/kvm")) -> KvmFacts:
@@ -102,6 +126,24 @@ def kvm_facts(sys_module: Path = Path("/sys/module"), dev: Path = Path("/dev/kvm
         except OSError:
             usable = False
     return KvmFacts(dev.exists(), usable, mods)
+
+
+def _regs_text(*regs: int) -> str:
+    return b"".join(r.to_bytes(4, "little") for r in regs).decode("ascii", "replace").strip("\0 ")
+
+
+def cpu_vendor() -> str:
+    regs = cpuid(0)
+    return "" if regs is None else _regs_text(regs[1], regs[3], regs[2])
+
+
+def hypervisor_signature() -> str:
+    """CPUID 0x40000000's signature when CPUID.1:ECX[31] (hypervisor) is set."""
+    leaf1 = cpuid(1)
+    if leaf1 is None or not leaf1[2] >> 31 & 1:
+        return ""
+    regs = cpuid(0x40000000)
+    return "" if regs is None else _regs_text(regs[1], regs[2], regs[3])
 
 
 def cpu_lam() -> bool | None:
@@ -199,8 +241,8 @@ TOOLS = ("qemu-system-x86_64", "busybox", "dropbear", "dropbearkey", "apt-get", 
 def probe(qemu: object = "system") -> HostFacts:
     tools = {t: shutil.which(t) or (t if Path(f"/bin/{t}").exists() else None) for t in TOOLS}
     return HostFacts(platform.release(), cpu_model(), cpu_lam(), kvm_facts(),
-                     qemu_facts(qemu_binary(qemu)), tools)
+                     qemu_facts(qemu_binary(qemu)), tools, cpu_vendor(), hypervisor_signature())
 
 
 __all__ = ["HostFacts", "KvmFacts", "QemuFacts", "probe", "kvm_facts", "qemu_facts", "cpuid",
-           "require_qemu", "MissingToolError"]
+           "require_qemu", "MissingToolError", "lam_hardware_problems"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..config import MachineSpec
 from ..errors import InfraError
-from .hostinfo import HostFacts, KvmFacts
+from .hostinfo import HostFacts, KvmFacts, lam_hardware_problems
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class AccelChoice:
 @dataclass(frozen=True)
 class LamChoice:
     status: str  # "requested" (flag passed) | "absent" | "off"
-    cpu_flags: tuple[str, ...]
+    cpu_flags: tuple[str, ...]  # "+lam"[, "enforce"] when requested, else "-lam" (or none)
     reasons: tuple[str, ...]
     source: str = ""  # "hardware" | "emulated (TCG)" when requested
 
@@ -95,25 +95,31 @@ def choose_accel(requested: str, kvm: KvmFacts) -> AccelChoice:
 
 
 def choose_lam(policy: str, accel: AccelChoice, facts: HostFacts) -> LamChoice:
-    """Which LAM CPU flags to pass, and why LAM is or is not offered."""
+    """Which LAM CPU flags to pass, and why LAM is or is not offered.  When no
+    LAM is given, a QEMU that knows the flag gets ``-lam``: whatever the CPU
+    model would turn on (``-cpu max`` on a QEMU whose TCG emulates LAM), the
+    guest then has no LAM, as the record says."""
+    no_lam = ("-lam",) if facts.qemu.knows_lam else ()
     if policy == "off":
-        return LamChoice("off", (), ("machine.lam: off",))
+        return LamChoice("off", no_lam, ("machine.lam: off",))
     missing: list[str] = []
     if facts.cpu_lam is not True:
         missing.append("host CPU has no LAM (CPUID.(EAX=7,ECX=1):EAX[26] = 0)"
                        if facts.cpu_lam is False else "host CPU LAM unknown (CPUID not readable)")
+    else:
+        missing += lam_hardware_problems(facts)
     if accel.accel != "kvm":
         missing.append("accel is TCG, and this QEMU's TCG does not emulate LAM "
                        "(a QEMU with patches/qemu/tcg-lam does)")
-    elif not facts.kvm.real:
+    elif facts.kvm.flavour != "kvm_intel":
         missing.append(f"KVM is {facts.kvm.flavour}, not kvm_intel")
     if not facts.qemu.knows_lam:
         missing.append(f"QEMU {facts.qemu.version or '?'} does not know the 'lam' CPU flag "
                        "(needs >= 9.1)")
     flags = ("+lam", "enforce") if policy == "required" else ("+lam",)
     if not missing:
-        return LamChoice("requested", flags, ("host CPU LAM, real KVM, QEMU knows lam",),
-                         "hardware")
+        return LamChoice("requested", flags, (
+            "host CPU LAM (GenuineIntel), real KVM (kvm_intel), QEMU knows lam",), "hardware")
     if accel.accel == "tcg" and facts.qemu.tcg_lam:
         return LamChoice("requested", flags, (
             f"LAM emulated by the TCG of {facts.qemu.binary} (patches/qemu/tcg-lam): "
@@ -121,7 +127,7 @@ def choose_lam(policy: str, accel: AccelChoice, facts: HostFacts) -> LamChoice:
     if policy == "required":
         raise InfraError("machine.lam: required, but LAM is not available: "
                          + "; ".join(missing))
-    return LamChoice("absent", (), tuple(missing))
+    return LamChoice("absent", no_lam, tuple(missing))
 
 
 def emulator_accel(policy: str, accel_requested: str, hw: LamChoice,

@@ -15,8 +15,9 @@ NONE = KvmFacts(dev_present=False, dev_usable=False, modules=[])
 Q10 = QemuFacts("/usr/bin/qemu-system-x86_64", True, "10.0.2", (10, 0, 2), True)
 
 
-def facts(kvm: KvmFacts, lam: bool | None, q: QemuFacts = Q10) -> HostFacts:
-    return HostFacts("6.8.0", "cpu", lam, kvm, q)
+def facts(kvm: KvmFacts, lam: bool | None, q: QemuFacts = Q10, vendor: str = "GenuineIntel",
+          model: str = "Intel(R) Xeon(R) 6", hypervisor: str = "") -> HostFacts:
+    return HostFacts("6.8.0", model, lam, kvm, q, {}, vendor, hypervisor)
 
 
 def test_auto_takes_tcg_on_a_software_kvm() -> None:
@@ -46,7 +47,7 @@ def test_forced_kvm_without_dev_kvm_is_infra_error() -> None:
 def test_lam_auto_absent_under_tcg_names_each_reason() -> None:
     accel = qemu.choose_accel("auto", PVM)
     lam = qemu.choose_lam("auto", accel, facts(PVM, False))
-    assert lam.status == "absent" and lam.cpu_flags == ()
+    assert lam.status == "absent" and lam.cpu_flags == ("-lam",)
     assert any("CPUID" in r for r in lam.reasons) and any("TCG" in r for r in lam.reasons)
 
 
@@ -123,3 +124,46 @@ def test_lam_emulator_is_taken_only_when_the_host_cannot_give_lam() -> None:
     hw = qemu.choose_lam("auto", intel, facts(INTEL, True))
     assert hw.source == "hardware"
     assert qemu.emulator_accel("auto", "auto", hw, True) is None
+
+
+AMD = KvmFacts(dev_present=True, dev_usable=True, modules=["kvm", "kvm_amd"])
+TCG_LAM = QemuFacts("/k/qemu/x/qemu-system-x86_64", True, "10.0.2", (10, 0, 2), True, True)
+
+
+def test_lam_off_passes_minus_lam_so_the_guest_has_none() -> None:
+    """On a QEMU whose TCG emulates LAM, -cpu max alone could turn LAM on: the
+    policy 'off' (and LAM absent) must say -lam, or the control run is not one."""
+    tcg = qemu.choose_accel("tcg", PVM)
+    off = qemu.choose_lam("off", tcg, facts(PVM, False, TCG_LAM))
+    assert off.status == "off" and off.cpu_flags == ("-lam",)
+    assert qemu.cpu_option(MachineSpec(), tcg, off.cpu_flags)[0] == "max,-lam"
+    kvm = qemu.choose_accel("auto", INTEL)
+    assert qemu.choose_lam("off", kvm, facts(INTEL, True)).cpu_flags == ("-lam",)
+    # a QEMU that does not know the flag would refuse -lam: nothing is passed
+    old = QemuFacts("qemu", True, "7.2.0", (7, 2, 0), False)
+    assert qemu.choose_lam("off", tcg, facts(PVM, False, old)).cpu_flags == ()
+    absent = qemu.choose_lam("auto", tcg, facts(PVM, False, old))
+    assert absent.status == "absent" and absent.cpu_flags == ()
+
+
+@pytest.mark.parametrize(("why", "kw", "kvm"), [
+    ("not GenuineIntel", {"vendor": "AuthenticAMD"}, INTEL),
+    ("vendor unknown", {"vendor": ""}, INTEL),
+    ("QEMU's TCG", {"model": "QEMU TCG CPU version 2.5+"}, INTEL),
+    ("TCGTCGTCGTCG", {"hypervisor": "TCGTCGTCGTCG"}, INTEL),
+    ("not kvm_intel", {}, AMD),
+])
+def test_hardware_lam_needs_intel_kvm_intel_and_no_tcg_cpu(
+        why: str, kw: dict[str, str], kvm: KvmFacts) -> None:
+    """A harness host that is itself a guest of a tcg-lam QEMU shows the LAM
+    bit: that is emulation, never 'hardware'."""
+    accel = qemu.choose_accel("auto", kvm)
+    lam = qemu.choose_lam("auto", accel, facts(kvm, True, **kw))
+    assert lam.status == "absent" and lam.source == ""
+    assert any(why in r for r in lam.reasons), lam.reasons
+    with pytest.raises(InfraError, match=why):
+        qemu.choose_lam("required", accel, facts(kvm, True, **kw))
+    # a nested KVM guest on a real Intel LAM host is fine
+    ok = qemu.choose_lam("auto", qemu.choose_accel("auto", INTEL),
+                         facts(INTEL, True, hypervisor="KVMKVMKVM"))
+    assert ok.source == "hardware"
