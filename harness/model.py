@@ -58,6 +58,7 @@ class TestResult:
     oopses: list[OopsRef] = field(default_factory=list)
     subtests: list[SubResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # parser problems and such
+    lam: str = ""  # LAM of the guest that ran it (results.store.lam_label), "" before boot
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

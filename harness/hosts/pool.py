@@ -36,7 +36,7 @@ from ..errors import InfraError
 from ..model import TestResult, Verdict
 from ..plan import Job
 from ..progress import say
-from ..results.store import JobRecord, RunStore, finished_status
+from ..results.store import JobRecord, RunStore, finished_status, lam_label, merge_lam
 from ..vm.hostinfo import HostFacts
 from . import Runner
 
@@ -96,17 +96,29 @@ class PooledJob(JobRecord):
             if p.rec is None:
                 continue
             pre = "" if p.moved else f"{p.dir_name}/"
+            lam = lam_label(p.rec.lam) if p.rec.lam else ""
             for r in list(p.rec.results):
                 results.append((self._order.get(r.test, 1 << 30), r.iteration,
-                                _prefixed(r, pre)))
+                                dataclasses.replace(_prefixed(r, pre), lam=r.lam or lam)))
                 consoles[r.name] = f"{p.dir_name}/console.log"
         results.sort(key=lambda x: (x[0], x[1]))
         self.results = [r for _, _, r in results]
         self._console = consoles
-        first = next((p.rec for p in self.parts if p.rec is not None and p.rec.accel), None)
-        if first is not None:
-            self.accel, self.lam, self.kernel = first.accel, first.lam, first.kernel
-            self.timings = dict(first.timings)
+        booted = [p for p in self.parts if p.rec is not None and p.rec.accel]
+        if booted:
+            first = booted[0].rec
+            assert first is not None
+            self.kernel, self.timings = first.kernel, dict(first.timings)
+            # The job is as strong as its weakest part: one emulator runner
+            # in a pool makes the job's LAM "mixed", never "hardware".
+            self.lam = merge_lam([(p.dir_name, p.rec.lam) for p in booted
+                                  if p.rec is not None and p.rec.lam])
+            accels = sorted({str(p.rec.accel.get("accel")) for p in booted if p.rec is not None})
+            self.accel = dict(first.accel)
+            if len(accels) > 1:
+                self.accel = {"accel": "mixed (" + ", ".join(accels) + ")",
+                              "reason": "the pool's parts ran under different accelerators",
+                              "cpu": "per part"}
         self.notes = [f"{p.dir_name} ({p.host}): {n}" for p in self.parts if p.rec is not None
                       for n in p.rec.notes]
         self.boot_oopses = [{**o, "file": f"{p.dir_name}/{o['file'].removeprefix('./')}"}
@@ -139,8 +151,9 @@ class PooledJob(JobRecord):
             "error": p.rec.error if p.rec else None,
             "qemu_pid": p.rec.qemu_pid if p.rec else None,
             "accel": p.rec.accel if p.rec else {},
-            "lam": {k: v for k, v in (p.rec.lam if p.rec else {}).items()
-                    if k in ("status", "source")},
+            "lam": {**{k: v for k, v in (p.rec.lam if p.rec else {}).items()
+                       if k in ("status", "source")},
+                    "label": lam_label(p.rec.lam) if p.rec and p.rec.lam else ""},
             "timings": p.rec.timings if p.rec else {},
         } for p in self.parts]
         return d

@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from ..results.store import lam_label
 from .compare import (
     ERROR,
     FIXED,
@@ -216,9 +217,7 @@ def _job_section(cmp: Comparison, job_index: int) -> str:
     rec = job.record
     acc = rec.get("accel") or {}
     lam = rec.get("lam") or {}
-    lam_s = str(lam.get("status") or "?")
-    if lam_s == "available":
-        lam_s += f" ({lam.get('source') or 'hardware'})"
+    lam_s = lam_label(lam)
     consoles = rec.get("consoles") or ["console.log"]
     links = " ".join(_link(f"{job.dir}/{c}", c) for c in consoles)
     out = [f'<section class="job" id="job-{_e(job.name)}"><h2>job {_e(job.name)} '
@@ -238,6 +237,8 @@ def _job_section(cmp: Comparison, job_index: int) -> str:
         details: list[str] = []
         if r.reason and r.verdict != "pass":
             details.append(_e(r.reason))
+        if r.lam and r.lam != lam_s:
+            details.append(f"LAM {_e(r.lam)}")
         if c.known is not None:
             details.append(f"known: {_e(c.known.reason)} ({_link(c.known.link, c.known.link)})")
         if r.runs > 1:

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..results.store import lam_label
 from .compare import GONE, KNOWN, Comparison
 from .runs import BOOT, KCIDB_STATUS, JobView, Result
 
@@ -155,7 +156,7 @@ def to_kcidb(cmp: Comparison) -> dict[str, Any]:
             "waived": c.cls == KNOWN, "duration": round(r.duration, 3),
             "environment": {"comment": _environment(job),
                             "misc": {"accel": (job.record.get("accel") or {}).get("accel"),
-                                     "lam": (job.record.get("lam") or {}).get("status")}},
+                                     "lam": r.lam or lam_label(job.record.get("lam") or {})}},
             "misc": {"name": r.path, "job": job.name, "key": r.key, "class": c.cls,
                      "iterations": r.runs, "failed_iterations": r.bad,
                      "titles": list(r.titles)},
@@ -190,7 +191,5 @@ def to_kcidb(cmp: Comparison) -> dict[str, Any]:
 def _environment(job: JobView) -> str:
     acc = job.record.get("accel") or {}
     lam = job.record.get("lam") or {}
-    lam_s = str(lam.get("status") or "?")
-    if lam_s == "available":
-        lam_s += f" ({lam.get('source') or 'hardware'})"
+    lam_s = lam_label(lam)
     return f"QEMU {acc.get('accel', '?')}, -cpu {acc.get('cpu', '?')}, LAM {lam_s}"

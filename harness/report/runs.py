@@ -132,6 +132,7 @@ class Result:
     oopses: list[Oops] = field(default_factory=list)
     console: str = ""  # console.log relative to the run folder
     outputs: list[str] = field(default_factory=list)  # stdout/stderr files, run-relative
+    lam: str = ""  # LAM label of the guest(s) that ran it ("a; b" when iterations differ)
     order: int = 0  # position in the run, for stable listings
 
     @property
@@ -280,6 +281,9 @@ def fold_job(job: JobView) -> list[Result]:
         r.names.append(str(t.get("name", path)))
         console = f"{jd}/{t.get('console') or 'console.log'}"
         r.console = r.console or console
+        lam = str(t.get("lam") or "")
+        if lam and lam not in r.lam.split("; "):
+            r.lam = f"{r.lam}; {lam}" if r.lam else lam
         for o in t.get("oopses") or []:
             r.oopses.append(_oops(o, jd, console))
         for k in ("stdout", "stderr"):
@@ -299,6 +303,7 @@ def fold_job(job: JobView) -> list[Result]:
             s.passed += sv == "pass"
             s.names.append(f"{t.get('name', path)} / {sub.get('name')}")
             s.console = s.console or console
+            s.lam = r.lam
             if worst_verdict(verdicts[sp]) == sv and (not s.reason or sv != s.verdict):
                 s.reason = str(sub.get("reason") or "")
             s.verdict = worst_verdict(verdicts[sp])

@@ -76,7 +76,7 @@ def job_records(data: dict[str, Any]) -> list[JobRecord]:
                          bool(o.get("corrupted"))) for o in t.get("oopses") or []],
                 [SubResult(str(s.get("name")), Verdict(s.get("verdict", "error")),
                            str(s.get("reason") or "")) for s in t.get("subtests") or []],
-                list(t.get("notes") or [])))
+                list(t.get("notes") or []), lam=str(t.get("lam") or "")))
         out.append(rec)
     return out
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from ..model import Verdict
-from .store import JobRecord
+from .store import JobRecord, lam_label
 
 MAX_OUTPUT = 64 * 1024
 
@@ -46,9 +46,16 @@ def job_suite(job: JobRecord, job_dir: Path,
         boot = TestCase("boot", classname=job.name, elapsed_sec=job.timings.get("boot_s"))
         boot.add_error_info(message=job.error, error_type="infrastructure")
         cases.append(boot)
+    suite_lam = lam_label(job.lam) if job.lam else ""
     for r in job.results:
+        out = _read(job_dir / r.stdout) if r.stdout else None
+        r_lam = job.result_lam(r)
+        if r_lam and r_lam != suite_lam:
+            # A pool of runners: the suite's LAM is "mixed"; each testcase
+            # says which LAM the guest that ran it had.
+            out = f"[lam-harness] LAM of the guest that ran this test: {r_lam}\n" + (out or "")
         tc = TestCase(r.name, classname=job.name, elapsed_sec=r.duration,
-                      stdout=_read(job_dir / r.stdout) if r.stdout else None,
+                      stdout=out,
                       stderr=_read(job_dir / r.stderr) if r.stderr else None)
         if r.verdict is Verdict.CRASH:
             text = "\n".join(_read(job_dir / o.file) for o in r.oopses)
@@ -74,9 +81,7 @@ def job_suite(job: JobRecord, job_dir: Path,
             msg = waived.get((job.name, tc.name))
             if msg is not None:
                 waive(tc, msg)
-    lam = job.lam.get("status")
-    if lam == "available":
-        lam = f"available ({job.lam.get('source') or 'hardware'})"
+    lam = lam_label(job.lam) if job.lam else None
     props = {k: str(v) for k, v in (("accel", job.accel.get("accel")),
                                      ("lam", lam),
                                      ("kernel", job.kernel.get("origin"))) if v}

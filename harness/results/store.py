@@ -7,6 +7,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,10 +37,55 @@ class JobRecord:
     boot_oopses: list[dict[str, Any]] = field(default_factory=list)
     results: list[TestResult] = field(default_factory=list)
 
+    def result_lam(self, r: TestResult) -> str:
+        """The LAM label of the guest that ran ``r`` (its own, in a pool)."""
+        return r.lam or (lam_label(self.lam) if self.lam else "")
+
     def to_json(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "results"}
-        d["tests"] = [r.to_json() for r in self.results]
+        d["tests"] = [{**r.to_json(), "lam": self.result_lam(r)} for r in self.results]
         return d
+
+
+# Weakest first: a job's LAM is only as strong as the weakest guest that ran it.
+_LAM_RANK = {"": 0, "unknown": 0, "off": 1, "absent": 2, "available": 3}
+
+
+def lam_label(lam: Mapping[str, Any]) -> str:
+    """One line for the LAM a guest (or a job) had: ``available (hardware)``,
+    ``available (emulated (TCG))``, ``absent``, ``off``, or a pool's
+    ``mixed: ...``.  An available LAM without a recorded source is never
+    taken for hardware."""
+    if lam.get("label"):
+        return str(lam["label"])
+    status = str(lam.get("status") or "unknown")
+    if status == "available":
+        return f"available ({lam.get('source') or 'source unknown'})"
+    return status
+
+
+def merge_lam(parts: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """The LAM record of a job run in several guests (a runner pool): the
+    part's own record when all agree, else the weakest status with
+    ``source``/``label`` saying ``mixed: ...`` part by part, so emulated
+    results are never labelled with another part's hardware."""
+    if not parts:
+        return {}
+    labels = [(name, lam_label(lam)) for name, lam in parts]
+    if len({lb for _, lb in labels}) == 1:
+        return dict(parts[0][1])
+    weakest = min((lam for _, lam in parts),
+                  key=lambda lam: _LAM_RANK.get(str(lam.get("status") or ""), 0))
+    by_label: dict[str, list[str]] = {}
+    for name, lb in labels:
+        by_label.setdefault(lb, []).append(name)
+    mixed = "mixed: " + "; ".join(f"{lb} in {', '.join(names)}"
+                                  for lb, names in by_label.items())
+    reasons = [f"{name}: {r}" for name, lam in parts for r in lam.get("reasons") or []]
+    return {"policy": parts[0][1].get("policy"), "status": weakest.get("status"),
+            "source": "mixed", "label": mixed, "reasons": reasons,
+            "parts": [{"part": name, "status": lam.get("status"), "source": lam.get("source"),
+                       "label": lb} for (name, lam), (_, lb) in zip(parts, labels, strict=True)]}
 
 
 def finished_status(error: str | None, results: list[TestResult]) -> str:

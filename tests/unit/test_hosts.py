@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import paramiko
 import pytest
@@ -334,3 +335,58 @@ def test_initramfs_common_part_does_not_depend_on_the_run(tmp_path: Path) -> Non
     assert a[ca:] != b[cb:] and len(a) == ta
     assert b"nonce0" in a[ca:] and b"nonce0" not in a[:ca]
     assert a[ca:ca + 6] == b"070701"  # a second newc archive follows the first
+
+
+def test_a_mixed_pool_never_labels_emulated_results_hardware(tmp_path: Path) -> None:
+    """One hardware runner and one emulator runner: the job's LAM is the
+    weakest of its parts ("mixed: ..."), each test carries the LAM of the part
+    that ran it, and JUnit, summary.html and kcidb.json say so."""
+    from harness.report.write import Inputs, report
+    from harness.results import junit
+    from harness.results.store import RunStore
+
+    job = Job("j", config.loads(BASE), _tests("a", "b"))
+    store = RunStore.create(tmp_path, "j", {"config": {"name": "j", "tests": []}})
+    pj = pool.PooledJob("j", job)
+    store.jobs.append(pj)
+    hw = {"status": "available", "source": "hardware", "reasons": ["LAM: hardware"]}
+    emu = {"status": "available", "source": "emulated (TCG)", "reasons": ["LAM: emulated"]}
+    parts = []
+    for k, (name, lam, accel) in enumerate((("a", hw, "kvm"), ("b", emu, "tcg")), 1):
+        p = pool.Part(k, k - 1, 0, f"h{k}", _tests(name), rec=JobRecord("j"), moved=True,
+                      done=True)
+        assert p.rec is not None
+        p.rec.accel, p.rec.lam = {"accel": accel, "cpu": "max"}, lam
+        p.rec.results = [TestResult(name, name, 1, Verdict.PASS, stdout=f"{name}/stdout")]
+        (store.job_dir("j") / name).mkdir(parents=True)
+        (store.job_dir("j") / name / "stdout").write_text(f"out {name}\n")
+        parts.append(p)
+    pj.parts = parts
+    pj.finish()
+    store.save()
+    d = json.loads((store.root / "run.json").read_text())["jobs"][0]
+    assert d["lam"]["status"] == "available" and d["lam"]["source"] == "mixed"
+    assert d["lam"]["label"].startswith("mixed: ")
+    assert {t["name"]: t["lam"] for t in d["tests"]} == {
+        "a": "available (hardware)", "b": "available (emulated (TCG))"}
+    assert d["accel"]["accel"] == "mixed (kvm, tcg)"
+    assert [p["lam"]["label"] for p in d["parts"]] == [
+        "available (hardware)", "available (emulated (TCG))"]
+    junit.write(store.jobs, store.root)  # as the run writes it, from the records
+    first = (store.root / "junit.xml").read_text()
+    report(store.root, Inputs())  # as `report` writes it again, from run.json
+    for xml in first, (store.root / "junit.xml").read_text():
+        cases = {c.get("name"): c for c in ElementTree.fromstring(xml).iter("testcase")}
+        out_b = cases["b"].findtext("system-out") or ""
+        assert "emulated (TCG)" in out_b and "hardware" not in out_b
+        assert "hardware" in (cases["a"].findtext("system-out") or "")
+        props = {p.get("name"): p.get("value")
+                 for p in ElementTree.fromstring(xml).iter("property")}
+        assert props["lam"].startswith("mixed: ")
+    kc = json.loads((store.root / "kcidb.json").read_text())
+    env = {t["misc"]["name"]: t["environment"] for t in kc["tests"]}
+    assert env["b"]["misc"]["lam"] == "available (emulated (TCG))"
+    assert "mixed" in env["b"]["comment"] and "hardware" not in env["b"]["misc"]["lam"]
+    html = (store.root / "summary.html").read_text()
+    row_b = next(r for r in html.split("<tr") if ">b<" in r)
+    assert "emulated (TCG)" in row_b and "hardware" not in row_b
