@@ -12,7 +12,14 @@ from pathlib import Path
 from types import FrameType
 
 from . import __version__, cli_ab, config, hosts, progress
-from .errors import EXIT_INTERRUPTED, EXIT_OK, HarnessError
+from .errors import (
+    EXIT_INFRA,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    HarnessError,
+    describe_exception,
+    save_traceback,
+)
 from .pipeline import Interrupted, Paths, boot, run
 from .report import nightly
 from .report.compare import FAIL_ON
@@ -314,6 +321,15 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, Interrupted):
         print("lam-harness: interrupted; QEMU stopped, results kept", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as e:  # a bug: one line, the traceback in a file, exit 3 (infra)
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="lam-harness-traceback-", suffix=".txt")
+        os.close(fd)
+        tb = save_traceback(e, Path(name))
+        print(f"lam-harness: internal error (a bug in lam-harness): {describe_exception(e)}"
+              + (f"; traceback in {tb}" if tb else ""), file=sys.stderr)
+        return EXIT_INFRA
 
 
 if __name__ == "__main__":

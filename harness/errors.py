@@ -8,6 +8,8 @@ are not exceptions at all: they are verdicts (exit 1).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 EXIT_OK = 0
 EXIT_TEST_FAILED = 1
 EXIT_USAGE = 2
@@ -43,6 +45,28 @@ class InfraError(HarnessError):
     """Build, boot, SSH or host failure: exit 3, never a test verdict."""
 
     exit_code = EXIT_INFRA
+
+
+class InternalError(InfraError):
+    """A bug in the harness (an exception nobody expected): exit 3, like any
+    infrastructure failure, since no verdict about the kernel can be drawn;
+    the traceback is kept in a file that the message names."""
+
+
+def describe_exception(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
+
+
+def save_traceback(e: BaseException, path: Path) -> Path | None:
+    """The traceback of ``e`` into ``path`` (None when it cannot be written)."""
+    import traceback
+
+    try:
+        path.write_text("".join(traceback.format_exception(e)))
+        return path
+    except OSError:
+        return None
 
 
 class BootError(InfraError):

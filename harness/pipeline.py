@@ -18,7 +18,17 @@ from typing import Any
 
 from . import __version__, hosts
 from .config import Config
-from .errors import EXIT_INFRA, EXIT_OK, EXIT_TEST_FAILED, BootError, HarnessError, InfraError
+from .errors import (
+    EXIT_INFRA,
+    EXIT_OK,
+    EXIT_TEST_FAILED,
+    BootError,
+    HarnessError,
+    InfraError,
+    InternalError,
+    describe_exception,
+    save_traceback,
+)
 from .exec import Guest, run_test, save_reports
 from .guest import caps, initramfs, keys, modules
 from .hosts import LOCAL, Host, pool
@@ -226,6 +236,11 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts,
         rec.status, rec.error = "error", f"{BOOT_FAILURE}: {e}"
     except InfraError as e:
         rec.status, rec.error = "error", str(e)
+    except Exception as e:  # a harness bug: an infra error, never a verdict on the kernel
+        tb = save_traceback(e, job_dir / "traceback.txt")
+        rec.status, rec.error = "error", (
+            f"internal error in the harness: {describe_exception(e)}"
+            + (f" (traceback: {job.name}/{tb.name})" if tb else ""))
     except (KeyboardInterrupt, Interrupted):
         rec.status, rec.error = "interrupted", "interrupted by signal"
         _mark_notrun(rec, job, "run interrupted")
@@ -317,6 +332,12 @@ def _run(cfg: Config, paths: Paths, jobs: list[Job], runners: list[hosts.Runner]
         status, code = "error", e.exit_code
         store.meta["error"] = str(e)
         raise
+    except Exception as e:  # a harness bug outside a job: exit 3, traceback kept
+        tb = save_traceback(e, store.root / "traceback.txt")
+        status, code = "error", EXIT_INFRA
+        store.meta["error"] = msg = (f"internal error in the harness: {describe_exception(e)}"
+                                     + (f" (traceback: {tb})" if tb else ""))
+        raise InternalError(msg) from e
     finally:
         junit.write(store.jobs, store.root)
         store.finish(status, code)
