@@ -12,6 +12,7 @@ from pathlib import Path
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
+from ..bounded import read_bounded
 from ..model import Verdict
 from .store import JobRecord, lam_label
 
@@ -19,12 +20,11 @@ MAX_OUTPUT = 64 * 1024
 
 
 def _read(path: Path, limit: int = MAX_OUTPUT) -> str:
+    """At most ``limit`` bytes: the head and tail of a longer file, a marker between."""
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, limit)
     except OSError:
         return ""
-    if len(data) > limit:
-        data = b"[... truncated ...]\n" + data[-limit:]
     return data.decode("utf-8", "replace")
 
 
