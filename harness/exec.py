@@ -56,6 +56,16 @@ def _tcp(host: str, port: int, timeout: float) -> Any:
     return sock
 
 
+def _no_client_rekey(t: paramiko.Transport) -> None:
+    """Leave re-keying to the server (dropbear: every 1 GiB).  paramiko starts
+    one itself every 512 MiB, and when the server closes a channel before it
+    has read that KEXINIT, paramiko's transport thread waits for its own key
+    exchange to send the close reply and the transport dies ("Key-exchange
+    timed out"): a test printing 1 GiB would end as a lost connection.  A
+    server-started exchange is safe: the server sends nothing else during it."""
+    t.packetizer.REKEY_BYTES = t.packetizer.REKEY_PACKETS = 1 << 62
+
+
 class Guest:
     """An authenticated SSH transport to the guest, host key pinned.  ``open``
     makes the TCP connection (``Host.open_tcp``: a direct-tcpip channel when
@@ -82,6 +92,7 @@ class Guest:
             try:
                 sock = self.open(self.host, self.port, 5)
                 t = paramiko.Transport(sock)
+                _no_client_rekey(t)
                 t.start_client(timeout=10)
                 remote = t.get_remote_server_key()
                 if remote.get_name() != pinned.get_name() or remote.asbytes() != pinned.asbytes():
