@@ -21,7 +21,6 @@ under 200 MB at 1 GB, wall time linear in the bytes.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import resource
 import socket
@@ -66,39 +65,14 @@ def one_console(kind: str, mb: int, work: Path) -> dict[str, Any]:
 
 
 def one_stdout(mb: int, work: Path) -> dict[str, Any]:
-    from harness.config import Limits, TestSpec
-    from harness.exec import Guest, run_test, test_id
-    from harness.guest.keys import RunKeys
-    from harness.vm.console import Console
-    from tests.sshd import Sshd
+    from harness.config import TestSpec
+    from tests.faults._flood import run_on, sshd_guest
 
-    shim = work / "bin"
-    shim.mkdir()
-    # The guest's marker wrapper, reduced to "run the command": lamh-run ID ARGV...
-    (shim / "lamh-run").write_text('#!/bin/sh\nshift\nexec "$@"\n')
-    (shim / "lamh-run").chmod(0o755)
-    server = Sshd(work, "sshd")
-    server.config.write_text(server.config.read_text().replace(
-        "SetEnv SHLVL=1", f"SetEnv SHLVL=1 PATH={shim}:/usr/bin:/bin"))
-    server.start()
-    try:
-        pub = (server.dir / "host_ed25519.pub").read_text().split()
-        keys = RunKeys(server.client_key, "", Path("/dev/null"), f"{pub[0]} {pub[1]}")
-        guest = Guest("127.0.0.1", server.port, keys, user=getpass.getuser())
-        guest.connect(30, lambda: True)
-        test = TestSpec("flood", f"yes '{LINE}' | head -c {mb << 20}", timeout=3600)
-        ours, theirs = socket.socketpair()
-        console = Console(work / "console.log", "lam-harness: ready", Limits())
-        console.attach(ours)
-        theirs.sendall(f"lam-harness: end {test_id(test, 1)} rc=0\n".encode())
+    test = TestSpec("flood", f"yes '{LINE}' | head -c {mb << 20}", timeout=3600)
+    with sshd_guest(work) as guest:
         t0 = time.monotonic()
-        r = run_test(guest, console, lambda: True, test, 1, work / "job")
+        r = run_on(guest, test, work / "job")
         wall = time.monotonic() - t0
-        guest.close()
-        theirs.close()
-        console.close()
-    finally:
-        server.stop()
     out = work / "job" / "flood" / "stdout"
     return {"wall_s": round(wall, 2), "verdict": r.verdict.value,
             "file_mb": round(out.stat().st_size / 2**20, 1), "notes": r.notes}

@@ -1,0 +1,32 @@
+"""1 GiB of test stdout through the real exec path (paramiko channel ->
+capped stdout file -> verdict) from a real OpenSSH server: under TCG a guest
+makes output too slowly for 1 GiB in a test (test_output_flood.py floods
+64 MiB from a real guest).  Exactly 1 GiB used to end as a lost connection:
+paramiko's own rekey at 512 MiB steps raced the channel close."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.config import TestSpec
+from harness.model import Verdict
+from tests.faults._flood import capped, run_on, sshd_guest
+
+GIB = 1 << 30
+
+
+def test_a_gib_of_stdout_passes_capped_at_64_mib(tmp_path: Path) -> None:
+    test = TestSpec("gib", f"yes 'stdout flood line' | head -c {GIB}; echo the-end",
+                    timeout=600)
+    with sshd_guest(tmp_path) as guest:
+        r = run_on(guest, test, tmp_path / "job")
+        assert guest.transport is not None and guest.transport.is_active()
+    assert r.verdict is Verdict.PASS, r.reason
+    assert r.exit_status == 0
+    head, dropped, tail = capped(tmp_path / "job" / "gib" / "stdout", 64 << 20, "stdout")
+    assert head.startswith(b"stdout flood line\n")
+    assert tail.endswith(b"stdout flothe-end\n")  # head -c cut the last line
+    assert len(head) + dropped + len(tail) == GIB + len(b"the-end\n")
+    assert (tmp_path / "job" / "gib" / "stderr").read_bytes() == b""
+    assert r.notes == [f"stdout capped at limits.test_output (64M): {dropped} of "
+                       f"{GIB + 8} bytes dropped between its head and tail"]
