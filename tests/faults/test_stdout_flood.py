@@ -30,3 +30,20 @@ def test_a_gib_of_stdout_passes_capped_at_64_mib(tmp_path: Path) -> None:
     assert (tmp_path / "job" / "gib" / "stderr").read_bytes() == b""
     assert r.notes == [f"stdout capped at limits.test_output (64M): {dropped} of "
                        f"{GIB + 8} bytes dropped between its head and tail"]
+
+
+def test_tap_results_around_a_flood_are_read_from_head_and_tail(tmp_path: Path) -> None:
+    """format: tap (under a pty) with 80 MiB of noise between two results: the
+    stdout file is capped, TAP is parsed from a bounded view, and both results
+    are still there (the noise between them is what is dropped)."""
+    test = TestSpec("tap", "echo 'TAP version 13'; echo 1..2; echo 'ok 1 first'; "
+                    f"yes '# noise' | head -c {80 << 20}; echo 'ok 2 last'",
+                    format="tap", timeout=600)
+    with sshd_guest(tmp_path) as guest:
+        r = run_on(guest, test, tmp_path / "job")
+    assert r.verdict is Verdict.PASS, (r.reason, r.notes)
+    assert [(s.name, s.verdict) for s in r.subtests] == [("first", Verdict.PASS),
+                                                         ("last", Verdict.PASS)]
+    capped(tmp_path / "job" / "tap" / "stdout", 64 << 20, "stdout")
+    assert any(n.startswith("TAP parsed from the first and last 1 MiB of stdout only")
+               for n in r.notes), r.notes
