@@ -14,6 +14,7 @@ infrastructure error within a second or so.
 from __future__ import annotations
 
 import atexit
+import os
 import shlex
 import threading
 import time
@@ -21,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..bounded import read_bounded
 from ..config import Limits
 from ..errors import BootError, HarnessError
 from ..hosts.base import Host, Process
@@ -208,8 +208,9 @@ class Machine:
 
     def _console_tail(self, n: int = 3) -> str:
         try:
-            lines = read_bounded(self.console_log, 4000, head=False).decode(
-                "utf-8", "replace").splitlines()[1:]
+            with open(self.console_log, "rb") as f:  # its last 4000 bytes
+                f.seek(max(0, os.fstat(f.fileno()).st_size - 4000))
+                lines = f.read(4000).decode("utf-8", "replace").splitlines()
         except OSError:
             return "none"
         tail = [ln.strip() for ln in lines if ln.strip()][-n:]
