@@ -58,3 +58,22 @@ def test_skip_reason_reads_the_tail_only(big: Path) -> None:
     reason, peak = _peak(lambda: exec_mod._skip_reason(big))
     assert peak < 4 << 20
     assert reason == "exit status 4 (kselftest skip): # SKIP the reason, at the TAIL"
+
+
+def test_junit_failure_text_of_many_reports_is_bounded(tmp_path: Path) -> None:
+    from harness.model import OopsRef, TestResult, Verdict
+    from harness.results.store import JobRecord
+
+    (tmp_path / "job" / "w").mkdir(parents=True)
+    refs = []
+    for i in range(1, 101):
+        (tmp_path / "job" / "w" / f"oops-{i}.txt").write_text(f"WARNING {i}\n" + "x" * 60_000)
+        refs.append(OopsRef("WARNING in f", "WARNING", f"w/oops-{i}.txt", i, i))
+    r = TestResult("w", "w", 1, Verdict.CRASH, reason="WARNING in f")
+    r.oopses = refs
+    job = JobRecord("job")
+    job.results = [r]
+    (case,) = junit.job_suite(job, tmp_path / "job").test_cases
+    text = case.failures[0]["output"]
+    assert text.startswith("WARNING 1\n") and len(text) < 5 * junit.MAX_OUTPUT
+    assert text.endswith("more reports in their oops-N.txt files]")
