@@ -128,6 +128,41 @@ class Payload:
 
 
 @dataclass
+class Limits:
+    """Caps on what a guest can make the harness keep (docs/config.md)."""
+
+    console_log: str = "64M"  # console.log per guest: head + tail kept, marker between
+    test_output: str = "64M"  # each of a test's stdout and stderr files, the same way
+    max_reports: int = 100  # oops reports kept per guest; the rest are counted
+    report_lines: int = 400  # lines kept per report
+    report_bytes: str = "64K"  # bytes kept per report
+
+    @property
+    def console_log_cap(self) -> int:
+        return parse_size(self.console_log)
+
+    @property
+    def test_output_cap(self) -> int:
+        return parse_size(self.test_output)
+
+    @property
+    def report_bytes_cap(self) -> int:
+        return parse_size(self.report_bytes)
+
+
+_SIZE_RE = re.compile(r"([0-9]+)([KMG]?)")
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def parse_size(text: str) -> int:
+    """``64M`` -> 67108864 (K, M, G are powers of 1024; no unit: bytes)."""
+    m = _SIZE_RE.fullmatch(text.strip())
+    if m is None:
+        raise ValueError(f"{text!r} is not a size like 64M, 512K or 1G")
+    return int(m.group(1)) * _UNITS[m.group(2)]
+
+
+@dataclass
 class Config:
     name: str
     kernel: KernelSpec
@@ -136,6 +171,7 @@ class Config:
     host: str | HostSpec = "local"  # "local" or {ssh: user@host, ...}
     hosts: list[str | HostSpec] = field(default_factory=list)  # a pool of runners
     payloads: list[Payload] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
     path: Path = field(default=Path("."), metadata={"internal": True})
     locs: dict[str, Loc] = field(default_factory=dict, metadata={"internal": True})
 
@@ -372,6 +408,33 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"payloads[{i}].dst: {pl.dst!r} must be an absolute guest path",
                               where=cfg.where(f"payloads[{i}].dst"))
     _validate_hosts(cfg)
+    _validate_limits(cfg)
+
+
+# Sizes: at least this much (a cap must hold a head, the marker and a tail),
+# at most 1 TiB (a typo like 64000G would be no cap at all).
+_SIZE_MIN = {"console_log": 64 << 10, "test_output": 64 << 10, "report_bytes": 1 << 10}
+_SIZE_MAX = 1 << 40
+
+
+def _validate_limits(cfg: Config) -> None:
+    lim = cfg.limits
+    for name, least in _SIZE_MIN.items():
+        key = f"limits.{name}"
+        value = getattr(lim, name)
+        try:
+            n = parse_size(value)
+        except ValueError:
+            raise ConfigError(f"{key}: {value!r} is not a size like 64M, 512K or 1G",
+                              where=cfg.where(key)) from None
+        if not least <= n <= _SIZE_MAX:
+            raise ConfigError(f"{key}: {value} is out of range ({least >> 10}K to 1024G)",
+                              where=cfg.where(key))
+    for name in ("max_reports", "report_lines"):
+        n = getattr(lim, name)
+        if not 1 <= n <= 1_000_000:
+            raise ConfigError(f"limits.{name}: {n} is out of range (1 to 1000000)",
+                              where=cfg.where(f"limits.{name}"))
 
 
 def _validate_hosts(cfg: Config) -> None:
@@ -438,4 +501,5 @@ def _type_name(tp: Any) -> str:
 
 
 __all__ = ["Config", "KernelSpec", "KernelSource", "KconfigSpec", "MachineSpec", "TestSpec",
-           "Payload", "Loc", "QemuSource", "HostSpec", "load", "loads"]
+           "Payload", "Loc", "QemuSource", "HostSpec", "Limits", "load", "loads",
+           "parse_size"]

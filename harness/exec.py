@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 import paramiko
 
-from .config import TestSpec
+from .bounded import CappedWriter, read_bounded
+from .config import Limits, TestSpec
 from .errors import InfraError
 from .guest.keys import RunKeys
 from .model import OopsRef, SubResult, TestResult, Verdict
@@ -26,6 +27,14 @@ from .parse.symbolize import Symbolizer
 from .vm.console import Console
 
 KSFT_SKIP = 4
+# TAP is parsed from at most this much of stdout (its head and tail): a
+# kselftest prints kilobytes, and parsing costs ~10x the text in memory.
+TAP_VIEW = 2 << 20
+SKIP_VIEW = 64 << 10  # the skip reason is looked for in stdout's last 64 KiB
+
+
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
 
 
 class SshLost(InfraError):
@@ -45,6 +54,16 @@ def _tcp(host: str, port: int, timeout: float) -> Any:
     # Small request/response packets: no Nagle delay on our side.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
+
+
+def _no_client_rekey(t: paramiko.Transport) -> None:
+    """Leave re-keying to the server (dropbear: every 1 GiB).  paramiko starts
+    one itself every 512 MiB, and when the server closes a channel before it
+    has read that KEXINIT, paramiko's transport thread waits for its own key
+    exchange to send the close reply and the transport dies ("Key-exchange
+    timed out"): a test printing 1 GiB would end as a lost connection.  A
+    server-started exchange is safe: the server sends nothing else during it."""
+    t.packetizer.REKEY_BYTES = t.packetizer.REKEY_PACKETS = 1 << 62
 
 
 class Guest:
@@ -73,6 +92,7 @@ class Guest:
             try:
                 sock = self.open(self.host, self.port, 5)
                 t = paramiko.Transport(sock)
+                _no_client_rekey(t)
                 t.start_client(timeout=10)
                 remote = t.get_remote_server_key()
                 if remote.get_name() != pinned.get_name() or remote.asbytes() != pinned.asbytes():
@@ -91,7 +111,7 @@ class Guest:
         raise InfraError(f"SSH to the guest on {self.host}:{self.port} did not come up within "
                          f"{timeout:.0f}s: {last}")
 
-    def run(self, command: str, stdout: BinaryIO, stderr: BinaryIO, timeout: float | None,
+    def run(self, command: str, stdout: Sink, stderr: Sink, timeout: float | None,
             alive: Callable[[], bool], poll: float = 0.05, pty: bool = False) -> Outcome:
         """Run a remote shell command, streaming its output into the files.
         ``pty``: give it a terminal, so C stdio line-buffers (kselftests fork
@@ -212,15 +232,18 @@ def save_reports(reports: list[Report], test_dir: Path, rel: str,
 
 def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: TestSpec,
              iteration: int, job_dir: Path,
-             symbolizer: Symbolizer | None = None) -> TestResult:
-    """Run one iteration of one test and decide its verdict."""
+             symbolizer: Symbolizer | None = None, limits: Limits | None = None) -> TestResult:
+    """Run one iteration of one test and decide its verdict.  Its stdout and
+    stderr stream to files capped at ``limits.test_output`` each (head and
+    tail kept, a marker between)."""
+    limits = limits or Limits()
     name = result_name(test, iteration)
     rel = name.replace("#", "-")
     tdir = job_dir / rel
     tdir.mkdir(parents=True, exist_ok=True)
     tid = test_id(test, iteration)
-    with open(tdir / "stdout", "wb", buffering=0) as out, \
-            open(tdir / "stderr", "wb", buffering=0) as err:
+    cap = limits.test_output_cap
+    with CappedWriter(tdir / "stdout", cap) as out, CappedWriter(tdir / "stderr", cap) as err:
         o = guest.run(remote_command(test, tid), out, err, test.timeout, alive,
                       pty=test.format == "tap")
     answered = True
@@ -236,12 +259,21 @@ def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: Te
     else:
         console.wait_closed(5.0)
     reports = console.reports_for(tid)
+    dropped = console.dropped_for(tid)
     res = TestResult(name=name, test=test.name, iteration=iteration, verdict=Verdict.PASS,
                      exit_status=o.status, duration=round(o.duration, 3),
                      stdout=f"{rel}/stdout", stderr=f"{rel}/stderr")
-    if reports:
+    for what, w in (("stdout", out), ("stderr", err)):
+        if w.truncated:
+            res.notes.append(f"{what} capped at limits.test_output ({limits.test_output}): "
+                             f"{w.dropped} of {w.written} bytes dropped between its head and tail")
+    if dropped is not None:
+        res.notes.append(f"{dropped.count} more reports not kept (limits.max_reports "
+                         f"{limits.max_reports} reached)")
+    if reports or dropped is not None:
         res.oopses = save_reports(reports, tdir, rel, symbolizer=symbolizer)
-        res.verdict, res.reason = Verdict.CRASH, reports[0].title
+        res.verdict = Verdict.CRASH
+        res.reason = reports[0].title if reports else dropped.first_title if dropped else ""
     elif o.timed_out and not answered and silent >= min(test.timeout, 10.0):
         # Not the test's failure: the guest stopped answering and says nothing.
         res.verdict, res.reason = Verdict.ERROR, (
@@ -252,7 +284,10 @@ def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: Te
     elif o.lost is not None:
         res.verdict, res.reason = Verdict.ERROR, f"{LOST_CONNECTION}: {o.lost}, no oops report"
     elif test.format == "tap":
-        _tap_verdict(res, (tdir / "stdout").read_bytes(), o.status)
+        if out.pos > TAP_VIEW or out.truncated:
+            res.notes.append(f"TAP parsed from the first and last {TAP_VIEW >> 21} MiB of "
+                             f"stdout only ({out.written} bytes)")
+        _tap_verdict(res, read_bounded(tdir / "stdout", TAP_VIEW), o.status)
     elif o.status == 0:
         res.verdict = Verdict.PASS
     elif o.status == KSFT_SKIP:
@@ -264,8 +299,8 @@ def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: Te
 
 def _skip_reason(stdout: Path) -> str:
     try:
-        lines = [ln.strip() for ln in stdout.read_text(errors="replace").splitlines()
-                 if ln.strip()]
+        text = read_bounded(stdout, SKIP_VIEW, head=False).decode("utf-8", "replace")
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     except OSError:
         lines = []
     hint = next((ln for ln in reversed(lines) if "skip" in ln.lower()),

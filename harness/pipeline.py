@@ -137,7 +137,7 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
                               Path(), place.port, accel, cpu, m.smp, m.memory,
                               name=f"lamh-{cfg.name}", extra=list(qextra))
     machine = Machine(inv, job_dir, initramfs.READY_PREFIX + nonce, host=host,
-                      run_dir=place.dir)
+                      run_dir=place.dir, limits=cfg.limits)
     if record is not None:
         def spawned(pid: int) -> None:
             record.qemu_pid = pid
@@ -164,6 +164,10 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
         machine.stop()
         if record is not None:
             record.notes.extend(machine.notes)
+            if machine.console is not None and machine.console.log_dropped:
+                record.notes.append(
+                    f"console.log capped at limits.console_log ({cfg.limits.console_log}): "
+                    f"{machine.console.log_dropped} bytes dropped between its head and tail")
             record.accel["cpu"] = machine.inv.cpu
 
 
@@ -215,7 +219,8 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts,
                     store.save()
                     continue
                 for it in range(1, test.repeat + 1):
-                    r = run_test(b.guest, console, b.machine.alive, test, it, job_dir, sym)
+                    r = run_test(b.guest, console, b.machine.alive, test, it, job_dir, sym,
+                                 limits=job.config.limits)
                     if test.repeat > 1 and r.verdict is Verdict.CRASH:
                         r.reason += (f" (iteration {it} of {test.repeat}: "
                                      f"{it - 1} ran clean before it)")
@@ -232,6 +237,10 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts,
             if boot_reports:
                 refs = save_reports(boot_reports, job_dir, ".", symbolizer=sym)
                 rec.boot_oopses = [dataclasses.asdict(x) for x in refs]
+            dropped = console.dropped_for(None)
+            if dropped is not None:
+                rec.notes.append(f"{dropped.count} more reports outside tests not kept "
+                                 f"(limits.max_reports), the first: {dropped.first_title}")
     except BootError as e:
         rec.status, rec.error = "error", f"{BOOT_FAILURE}: {e}"
     except InfraError as e:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from ..bounded import read_bounded
 from ..results.store import lam_label
 from .compare import (
     ERROR,
@@ -203,11 +204,9 @@ def chart(cmp: Comparison) -> str:
 
 def _read(run_dir: Path, rel: str) -> str:
     try:
-        data = (run_dir / rel).read_bytes()
+        data = read_bounded(run_dir / rel, OOPS_MAX, tail=False)
     except OSError:
         return "(oops file missing)"
-    if len(data) > OOPS_MAX:
-        data = data[:OOPS_MAX] + b"\n[... truncated ...]"
     return data.decode("utf-8", "replace")
 
 

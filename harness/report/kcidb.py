@@ -13,6 +13,7 @@ for a plain failure), at most 16 KiB."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,13 @@ def _id(*parts: str) -> str:
 
 def _read(path: Path, limit: int, tail: bool = False) -> str:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            if tail:
+                size = os.fstat(f.fileno()).st_size
+                f.seek(max(0, size - limit))
+            data = f.read(limit)
     except OSError:
         return ""
-    if len(data) > limit:
-        data = data[-limit:] if tail else data[:limit]
     return data.decode("utf-8", "ignore")
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
+from ..bounded import read_bounded
 from ..model import Verdict
 from .store import JobRecord, lam_label
 
@@ -19,13 +20,26 @@ MAX_OUTPUT = 64 * 1024
 
 
 def _read(path: Path, limit: int = MAX_OUTPUT) -> str:
+    """At most ``limit`` bytes: the head and tail of a longer file, a marker between."""
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, limit)
     except OSError:
         return ""
-    if len(data) > limit:
-        data = b"[... truncated ...]\n" + data[-limit:]
     return data.decode("utf-8", "replace")
+
+
+def _reports_text(job_dir: Path, files: list[str], budget: int = 4 * MAX_OUTPUT) -> str:
+    """The reports' text for a failure, at most about ``budget`` bytes (a
+    flood of WARNINGs keeps up to limits.max_reports files)."""
+    parts: list[str] = []
+    for n, f in enumerate(files):
+        if budget <= 0:
+            parts.append(f"[lam-harness: {len(files) - n} more reports in their oops-N.txt files]")
+            break
+        text = _read(job_dir / f, min(MAX_OUTPUT, budget))
+        parts.append(text)
+        budget -= len(text.encode())
+    return "\n".join(parts)
 
 
 def waive(tc: TestCase, message: str) -> None:
@@ -58,7 +72,7 @@ def job_suite(job: JobRecord, job_dir: Path,
                       stdout=out,
                       stderr=_read(job_dir / r.stderr) if r.stderr else None)
         if r.verdict is Verdict.CRASH:
-            text = "\n".join(_read(job_dir / o.file) for o in r.oopses)
+            text = _reports_text(job_dir, [o.file for o in r.oopses])
             tc.add_failure_info(message=f"crash: {r.reason}", output=text, failure_type="crash")
         elif r.verdict is Verdict.FAIL:
             tc.add_failure_info(message=r.reason, failure_type="fail")

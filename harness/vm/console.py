@@ -21,8 +21,14 @@ import pexpect
 import pexpect.fdpexpect
 from pexpect.spawnbase import SpawnBase
 
+from ..bounded import CappedWriter
+from ..config import Limits
 from ..hosts.base import Stream
 from ..parse.oops import OopsScanner, Report
+
+# A line longer than this is parsed from its first MAX_PARSED_LINE bytes (the
+# rest still goes to console.log): printk lines are at most 1 KiB.
+MAX_PARSED_LINE = 8192
 
 _MARK = re.compile(r"lam-harness: (start|end) ([A-Za-z0-9_.+#-]+)(?: rc=(\d+))?")
 
@@ -38,10 +44,24 @@ class TaggedReport:
     test_id: str | None  # the test running when the report's first line appeared
 
 
+@dataclass
+class Dropped:
+    """Reports of one test found past ``limits.max_reports``: counted, not kept."""
+
+    count: int
+    first_title: str
+
+
 class Console:
-    def __init__(self, log_path: Path, ready_line: str) -> None:
+    """``limits``: console.log's size cap, and how many reports (and how
+    much of each) are kept; the reports past ``max_reports`` are only counted
+    (``dropped_for``), so a flood of WARNINGs still makes the verdict."""
+
+    def __init__(self, log_path: Path, ready_line: str, limits: Limits | None = None) -> None:
         self.log_path = log_path
         self.ready_line = ready_line
+        self.limits = limits or Limits()
+        self.dropped: dict[str | None, Dropped] = {}  # test id -> reports not kept
         self.ready = threading.Event()
         self.closed = threading.Event()
         self.reports: list[TaggedReport] = []
@@ -54,11 +74,11 @@ class Console:
         self.tee: BinaryIO | None = None
         self.on_line: Callable[[str], None] | None = None
         self._transitions: list[tuple[int, str | None]] = [(0, None)]
-        self._scanner = OopsScanner()
+        self._scanner = OopsScanner(self.limits.report_lines)
         self._sock: Stream | None = None
         self._child: SpawnBase | None = None
         self._thread: threading.Thread | None = None
-        self._log: BinaryIO | None = None
+        self._log: CappedWriter | None = None
 
     # -- attaching -------------------------------------------------------------
     def attach(self, s: Stream) -> None:
@@ -67,7 +87,8 @@ class Console:
         socket is read by pexpect's fdspawn, a paramiko channel from a remote
         host by ChannelSpawn."""
         self._sock = s
-        self._log = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 (closed by pump)
+        # Appends: a retried boot continues the same log (closed by the pump).
+        self._log = CappedWriter(self.log_path, self.limits.console_log_cap, append=True)
         if isinstance(s, socket.socket):
             self._child = pexpect.fdpexpect.fdspawn(s.fileno(), timeout=None)
         else:
@@ -84,7 +105,9 @@ class Console:
     # -- the pump thread -------------------------------------------------------
     def _pump(self) -> None:
         assert self._child is not None and self._log is not None
-        partial = b""
+        # The line being received: its first MAX_PARSED_LINE bytes only, so
+        # a line without a newline costs no more than its length to read.
+        partial = bytearray()
         try:
             while True:
                 try:
@@ -99,12 +122,23 @@ class Console:
                 if self.tee is not None:
                     self.tee.write(data)
                     self.tee.flush()
-                *lines, partial = (partial + data).split(b"\n")
-                for raw in lines:
+                start = 0
+                while (nl := data.find(b"\n", start)) >= 0:
+                    end = min(nl, start + MAX_PARSED_LINE - len(partial))
+                    if partial:
+                        partial += data[start:end]
+                        raw = bytes(partial)
+                        partial.clear()
+                    else:
+                        raw = data[start:end]
                     self._line(raw.decode("utf-8", "replace").rstrip("\r"))
+                    start = nl + 1
+                room = MAX_PARSED_LINE - len(partial)
+                if room > 0 and start < len(data):
+                    partial += data[start:start + room]
         finally:
             if partial:
-                self._line(partial.decode("utf-8", "replace").rstrip("\r"))
+                self._line(bytes(partial).decode("utf-8", "replace").rstrip("\r"))
             with self.lock:
                 for r in self._scanner.flush():
                     self._add(r)
@@ -141,7 +175,16 @@ class Console:
         keys = [n for n, _ in self._transitions]
         i = bisect.bisect_right(keys, r.first_line - 1) - 1
         # The marker line itself counts for the state after it.
-        self.reports.append(TaggedReport(r, self._transitions[max(i, 0)][1]))
+        tid = self._transitions[max(i, 0)][1]
+        if len(self.reports) >= self.limits.max_reports:
+            d = self.dropped.get(tid)
+            if d is None:
+                self.dropped[tid] = Dropped(1, r.title)
+            else:
+                d.count += 1
+            return
+        _trim(r, self.limits.report_bytes_cap)
+        self.reports.append(TaggedReport(r, tid))
 
     # -- queries ---------------------------------------------------------------
     def wait_end(self, test_id: str, timeout: float) -> bool:
@@ -160,6 +203,17 @@ class Console:
     def reports_for(self, test_id: str | None) -> list[Report]:
         with self.lock:
             return [t.report for t in self.reports if t.test_id == test_id]
+
+    def dropped_for(self, test_id: str | None) -> Dropped | None:
+        """The test's reports past ``limits.max_reports`` (counted, not kept)."""
+        with self.lock:
+            d = self.dropped.get(test_id)
+            return Dropped(d.count, d.first_title) if d else None
+
+    @property
+    def log_dropped(self) -> int:
+        """Bytes of console output no longer in console.log (its cap)."""
+        return self._log.dropped if self._log is not None else 0
 
     def in_report(self) -> bool:
         with self.lock:
@@ -211,3 +265,14 @@ class Console:
             self.tee = None
 
 
+def _trim(r: Report, budget: int) -> None:
+    """Keep a report's first lines up to ``budget`` bytes (console.log keeps
+    them all, within its cap): a report of huge lines stays small in memory."""
+    total = 0
+    for n, line in enumerate(r.lines):
+        total += len(line) + 1
+        if total > budget and n > 0:
+            left = len(r.lines) - n
+            r.lines[n:] = [f"[lam-harness: {left} more lines of this report not kept "
+                           f"(limits.report_bytes)]"]
+            return

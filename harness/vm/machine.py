@@ -14,6 +14,7 @@ infrastructure error within a second or so.
 from __future__ import annotations
 
 import atexit
+import os
 import shlex
 import threading
 import time
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..config import Limits
 from ..errors import BootError, HarnessError
 from ..hosts.base import Host, Process
 from ..hosts.local import LOCAL
@@ -64,6 +66,7 @@ class Machine:
     # The host folder for QEMU's sockets and pid file (Host.prepare_run); made
     # here when not given.
     run_dir: str | None = None
+    limits: Limits = field(default_factory=Limits)  # console.log and report caps
     _qemu_log_pos: int = 0
     _qmp: Qmp | None = None
 
@@ -127,7 +130,7 @@ class Machine:
             _LIVE.add(self)
         if self.on_spawn is not None:
             self.on_spawn(self.proc.pid)
-        self.console = Console(self.console_log, self.ready_line)
+        self.console = Console(self.console_log, self.ready_line, self.limits)
         self.console.attach(self.host.open_unix(str(self.inv.serial_sock), 30.0, self.alive))
 
     def _wait_ready(self, timeout: float) -> None:
@@ -205,7 +208,9 @@ class Machine:
 
     def _console_tail(self, n: int = 3) -> str:
         try:
-            lines = self.console_log.read_bytes()[-4000:].decode("utf-8", "replace").splitlines()
+            with open(self.console_log, "rb") as f:  # its last 4000 bytes
+                f.seek(max(0, os.fstat(f.fileno()).st_size - 4000))
+                lines = f.read(4000).decode("utf-8", "replace").splitlines()
         except OSError:
             return "none"
         tail = [ln.strip() for ln in lines if ln.strip()][-n:]

@@ -134,3 +134,29 @@ def test_machine_qemu_forms() -> None:
 def test_lam_off_is_not_read_as_a_yaml_bool() -> None:
     c = config.loads("name: x\nkernel: {image: /k}\nmachine: {lam: off}\n", "c.yaml")
     assert c.machine.lam == "off"
+
+
+def test_limits_default_to_64_mib_and_take_sizes() -> None:
+    c = config.loads(GOOD, "c.yaml")
+    assert c.limits.console_log_cap == c.limits.test_output_cap == 64 << 20
+    assert c.limits.max_reports == 100 and c.limits.report_bytes_cap == 64 << 10
+    c = config.loads(GOOD + "limits: {console_log: 1G, test_output: 131072, max_reports: 5}\n",
+                     "c.yaml")
+    assert c.limits.console_log_cap == 1 << 30 and c.limits.test_output_cap == 128 << 10
+    assert c.limits.max_reports == 5
+
+
+@pytest.mark.parametrize("value, message", [
+    ("console_log: lots", "limits.console_log: 'lots' is not a size like 64M, 512K or 1G"),
+    ("console_log: 64MB", "limits.console_log: '64MB' is not a size like 64M, 512K or 1G"),
+    ("test_output: 1K", "limits.test_output: 1K is out of range (64K to 1024G)"),
+    ("test_output: 2000G", "limits.test_output: 2000G is out of range (64K to 1024G)"),
+    ("console_log: '\u0664\u0665M'", "limits.console_log: '\u0664\u0665M' is not a size"),
+    ("max_reports: 0", "limits.max_reports: 0 is out of range (1 to 1000000)"),
+    ("report_lines: 1000000000", "limits.report_lines: 1000000000 is out of range"),
+    ("max_reports: many", "limits.max_reports: expected an integer, got str 'many'"),
+    ("max_report: 5", "unknown key 'max_report' in limits (did you mean 'max_reports'?)"),
+])
+def test_bad_limits_name_the_line(value: str, message: str) -> None:
+    msg = err(GOOD + f"limits:\n  {value}\n")
+    assert msg.startswith(f"c.yaml:{GOOD.count(chr(10)) + 2}: {message}"), msg
