@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 import types
@@ -20,6 +21,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 
 from .errors import ConfigError as ConfigError
+from .errors import describe_exception
 
 Accel = Literal["auto", "kvm", "tcg"]
 LamPolicy = Literal["auto", "required", "off"]
@@ -90,6 +92,10 @@ class MachineSpec:
     cmdline: str = ""  # extra kernel arguments
     panic_on_oops: bool = True  # adds "panic=-1 oops=panic" (QEMU exits on panic)
     boot_timeout: float = 300.0
+    # Guest network: "restricted" (default) gives the guest only the SSH
+    # forward from 127.0.0.1; "user" lets it reach the host and beyond through
+    # QEMU's user-mode NAT (tests that need the network opt in here).
+    network: Literal["restricted", "user"] = "restricted"
 
 
 @dataclass
@@ -163,8 +169,18 @@ class Config:
                           where=self.where(key))
 
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-_MEMORY_RE = re.compile(r"^\d+[KMGT]?$")
+# Always fullmatch()ed: with match() and "$", a trailing newline would pass.
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", re.ASCII)
+_MEMORY_RE = re.compile(r"([0-9]{1,15})([KMGT]?)", re.ASCII)
+_MEMORY_UNIT = {"": 1 << 20, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+# Bounds that keep a typo from asking for the impossible (a run of 10**9
+# iterations, a guest of 10**6 CPUs): generous for any real run.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_REPEAT = 100_000
+MAX_SMP = 256
+MAX_MEMORY = 1 << 40  # 1 TiB
+MAX_SECONDS = 7 * 24 * 3600.0
+MAX_CONCURRENCY = 256
 
 
 def load(path: str | os.PathLike[str]) -> Config:
@@ -172,6 +188,10 @@ def load(path: str | os.PathLike[str]) -> Config:
     p = Path(path)
     shown = str(path)
     try:
+        size = p.stat().st_size if p.is_file() else 0
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config is {size} bytes; a config is at most "
+                              f"{MAX_CONFIG_BYTES >> 20} MiB", where=f"{shown}:1")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("no such config file", where=shown) from None
@@ -198,10 +218,17 @@ def parse_yaml(text: str, filename: str) -> tuple[yaml.Node | None, yaml.SafeLoa
                           where=f"{filename}:{line}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"YAML error: {e}", where=filename) from None
+    except RecursionError:
+        # PyYAML composes nodes recursively: a document nested thousands deep.
+        raise ConfigError("YAML nested too deeply", where=f"{filename}:{loader.line + 1}") \
+            from None
     return node, loader
 
 
 def loads(text: str, filename: str = "<config>", *, path: Path | None = None) -> Config:
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config is {len(text)} characters; a config is at most "
+                          f"{MAX_CONFIG_BYTES >> 20} MiB", where=f"{filename}:1")
     node, loader = parse_yaml(text, filename)
     if node is None:
         raise ConfigError("config is empty", where=f"{filename}:1")
@@ -277,7 +304,11 @@ class _Builder:
         if tp in (str, int, float, bool):
             value = self.scalar(node, key)
             if tp is float and isinstance(value, int) and not isinstance(value, bool):
+                if abs(value) > MAX_SECONDS:
+                    raise self.err(node, f"{key}: {value} is out of range")
                 return float(value)
+            if tp is float and isinstance(value, float) and not math.isfinite(value):
+                raise self.err(node, f"{key}: expected a finite number, got {value!r}")
             if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
                 return str(value)
             if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
@@ -289,7 +320,12 @@ class _Builder:
     def scalar(self, node: yaml.Node, key: str) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise self.err(node, f"{key}: expected a single value, got {_node_kind(node)}")
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError, yaml.YAMLError) as e:
+            # e.g. an integer of more than 4300 digits, a bad !!timestamp
+            raise self.err(node, f"{key}: cannot read {node.value[:40]!r}: "
+                                 f"{describe_exception(e)}") from None
 
     def build_dataclass(self, tp: type, node: yaml.Node, key: str) -> Any:
         fields = {f.name: f for f in dataclasses.fields(tp) if not f.metadata.get("internal")}
@@ -334,32 +370,38 @@ def _validate(cfg: Config) -> None:
         if len(srcs) != 1:
             raise ConfigError("kernel.source: give exactly one of git, tarball, debian",
                               where=cfg.where("kernel.source"))
-    if not _NAME_RE.match(cfg.name):
+    if not _NAME_RE.fullmatch(cfg.name):
         raise ConfigError(f"name: {cfg.name!r} must be letters, digits, '.', '_', '+', '-'",
                           where=cfg.where("name"))
     m = cfg.machine
-    if m.smp < 1:
-        raise ConfigError("machine.smp: must be at least 1", where=cfg.where("machine.smp"))
-    if not _MEMORY_RE.match(m.memory):
+    if not 1 <= m.smp <= MAX_SMP:
+        raise ConfigError(f"machine.smp: must be 1 to {MAX_SMP}", where=cfg.where("machine.smp"))
+    mem = _MEMORY_RE.fullmatch(m.memory)
+    if not mem:
         raise ConfigError(f"machine.memory: {m.memory!r} is not a size like 1G or 512M",
                           where=cfg.where("machine.memory"))
-    if m.boot_timeout <= 0:
-        raise ConfigError("machine.boot_timeout: must be positive",
+    if not 1 << 24 <= int(mem[1]) * _MEMORY_UNIT[mem[2]] <= MAX_MEMORY:
+        raise ConfigError(f"machine.memory: {m.memory!r} must be 16M to 1T",
+                          where=cfg.where("machine.memory"))
+    if not 0 < m.boot_timeout <= MAX_SECONDS:
+        raise ConfigError("machine.boot_timeout: must be positive, at most a week",
                           where=cfg.where("machine.boot_timeout"))
     names: set[str] = set()
     for i, t in enumerate(cfg.tests):
         key = f"tests[{i}]"
-        if not _NAME_RE.match(t.name):
+        if not _NAME_RE.fullmatch(t.name):
             raise ConfigError(f"{key}.name: {t.name!r} must be letters, digits, '.', '_', '+', '-'",
                               where=cfg.where(f"{key}.name"))
         if t.name in names:
             raise ConfigError(f"{key}.name: duplicate test name {t.name!r}",
                               where=cfg.where(f"{key}.name"))
         names.add(t.name)
-        if t.timeout <= 0:
-            raise ConfigError(f"{key}.timeout: must be positive", where=cfg.where(f"{key}.timeout"))
-        if t.repeat < 1:
-            raise ConfigError(f"{key}.repeat: must be at least 1", where=cfg.where(f"{key}.repeat"))
+        if not 0 < t.timeout <= MAX_SECONDS:
+            raise ConfigError(f"{key}.timeout: must be positive, at most a week",
+                              where=cfg.where(f"{key}.timeout"))
+        if not 1 <= t.repeat <= MAX_REPEAT:
+            raise ConfigError(f"{key}.repeat: must be 1 to {MAX_REPEAT}",
+                              where=cfg.where(f"{key}.repeat"))
         if isinstance(t.run, list) and not t.run:
             raise ConfigError(f"{key}.run: empty argv", where=cfg.where(f"{key}.run"))
         for j, need in enumerate(t.needs):
@@ -396,11 +438,11 @@ def _validate_hosts(cfg: Config) -> None:
         if not 1 <= h.port <= 65535:
             raise ConfigError(f"{key}.port: {h.port} is not a TCP port",
                               where=cfg.where(f"{key}.port"))
-        if h.concurrency < 1:
-            raise ConfigError(f"{key}.concurrency: must be at least 1",
+        if not 1 <= h.concurrency <= MAX_CONCURRENCY:
+            raise ConfigError(f"{key}.concurrency: must be 1 to {MAX_CONCURRENCY}",
                               where=cfg.where(f"{key}.concurrency"))
-        if h.keepalive <= 0:
-            raise ConfigError(f"{key}.keepalive: must be positive",
+        if not 0 < h.keepalive <= 3600:
+            raise ConfigError(f"{key}.keepalive: must be positive, at most an hour",
                               where=cfg.where(f"{key}.keepalive"))
         if not h.workdir.strip() or not h.python.strip():
             field_ = "workdir" if not h.workdir.strip() else "python"

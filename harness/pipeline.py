@@ -135,7 +135,8 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
         record.timings["host_prepare_s"] = round(time.monotonic() - t_stage, 3)
     inv = qemu.QemuInvocation(q.binary, Path(bzimage), Path(place.initrd), cmdline, Path(),
                               Path(), place.port, accel, cpu, m.smp, m.memory,
-                              name=f"lamh-{cfg.name}", extra=list(qextra))
+                              name=f"lamh-{cfg.name}", extra=list(qextra),
+                              network=m.network)
     machine = Machine(inv, job_dir, initramfs.READY_PREFIX + nonce, host=host,
                       run_dir=place.dir)
     if record is not None:

@@ -71,3 +71,13 @@ def test_lamh_caps_output_parses_the_whole_chain() -> None:
     assert none is not None and not none.available and none.untag_mask is None
     assert none.tagged_access is None and "errno 22" in " ".join(none.reasons())
     assert caps.parse("garbage") is None
+
+
+def test_caps_parse_takes_ascii_digits_only() -> None:
+    from harness.guest import caps
+
+    # "²" is str.isdigit() but int() refuses it; "١" is a digit int() takes.
+    out = "cpuid_lam=1\nmax_tag_bits=²\nprctl_errno=١\n"
+    assert caps.parse(out) is None
+    got = caps.parse("cpuid_lam=1\nmax_tag_bits=6\nprctl_errno=١\n")
+    assert got is not None and got.max_tag_bits == 6 and got.prctl_errno == 0
