@@ -375,7 +375,8 @@ def _validate(cfg: Config) -> None:
                           where=cfg.where("name"))
     m = cfg.machine
     if not 1 <= m.smp <= MAX_SMP:
-        raise ConfigError(f"machine.smp: must be 1 to {MAX_SMP}", where=cfg.where("machine.smp"))
+        raise ConfigError("machine.smp: must be at least 1" if m.smp < 1 else
+                          f"machine.smp: must be at most {MAX_SMP}", where=cfg.where("machine.smp"))
     mem = _MEMORY_RE.fullmatch(m.memory)
     if not mem:
         raise ConfigError(f"machine.memory: {m.memory!r} is not a size like 1G or 512M",
@@ -400,7 +401,8 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"{key}.timeout: must be positive, at most a week",
                               where=cfg.where(f"{key}.timeout"))
         if not 1 <= t.repeat <= MAX_REPEAT:
-            raise ConfigError(f"{key}.repeat: must be 1 to {MAX_REPEAT}",
+            raise ConfigError(f"{key}.repeat: must be at least 1" if t.repeat < 1 else
+                              f"{key}.repeat: must be at most {MAX_REPEAT}",
                               where=cfg.where(f"{key}.repeat"))
         if isinstance(t.run, list) and not t.run:
             raise ConfigError(f"{key}.run: empty argv", where=cfg.where(f"{key}.run"))
@@ -439,7 +441,8 @@ def _validate_hosts(cfg: Config) -> None:
             raise ConfigError(f"{key}.port: {h.port} is not a TCP port",
                               where=cfg.where(f"{key}.port"))
         if not 1 <= h.concurrency <= MAX_CONCURRENCY:
-            raise ConfigError(f"{key}.concurrency: must be 1 to {MAX_CONCURRENCY}",
+            raise ConfigError(f"{key}.concurrency: must be at least 1" if h.concurrency < 1 else
+                              f"{key}.concurrency: must be at most {MAX_CONCURRENCY}",
                               where=cfg.where(f"{key}.concurrency"))
         if not 0 < h.keepalive <= 3600:
             raise ConfigError(f"{key}.keepalive: must be positive, at most an hour",

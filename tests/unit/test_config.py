@@ -144,7 +144,7 @@ def test_names_are_matched_whole(bad: str) -> None:
 
 
 @pytest.mark.parametrize("key,value,says", [
-    ("repeat", "1000000000", "repeat: must be 1 to"),
+    ("repeat", "1000000000", "repeat: must be at most"),
     ("timeout", ".nan", "finite"),
     ("timeout", ".inf", "finite"),
     ("timeout", "1" + "0" * 400, "out of range"),
@@ -156,7 +156,7 @@ def test_test_numbers_are_bounded(key: str, value: str, says: str) -> None:
 
 
 @pytest.mark.parametrize("line,says", [
-    ("smp: 0", "smp: must be 1 to"), ("smp: 100000", "smp: must be 1 to"),
+    ("smp: 0", "smp: must be at least 1"), ("smp: 100000", "smp: must be at most"),
     ("memory: lots", "not a size"), ("memory: 99999999999999999999G", "not a size"),
     ("memory: 5000T", "16M to 1T"), ("memory: 1K", "16M to 1T"),
     ("network: open", "is not one of"),
