@@ -192,7 +192,13 @@ def load(path: str | os.PathLike[str]) -> Config:
         if size > MAX_CONFIG_BYTES:
             raise ConfigError(f"config is {size} bytes; a config is at most "
                               f"{MAX_CONFIG_BYTES >> 20} MiB", where=f"{shown}:1")
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data[:e.start].count(b"\n") + 1
+            raise ConfigError(f"not UTF-8 (byte 0x{data[e.start]:02x})",
+                              where=f"{shown}:{line}") from None
     except FileNotFoundError:
         raise ConfigError("no such config file", where=shown) from None
     except IsADirectoryError:
@@ -216,8 +222,13 @@ def parse_yaml(text: str, filename: str) -> tuple[yaml.Node | None, yaml.SafeLoa
         line = mark.line + 1 if mark else 1
         raise ConfigError(f"YAML syntax error: {e.problem or e}",
                           where=f"{filename}:{line}") from None
+    except yaml.reader.ReaderError as e:
+        line = text[:e.position].count("\n") + 1
+        what = chr(e.character) if isinstance(e.character, int) else str(e.character)
+        raise ConfigError(f"YAML error: character {what!r} is not allowed in YAML",
+                          where=f"{filename}:{line}") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"YAML error: {e}", where=filename) from None
+        raise ConfigError(f"YAML error: {e}", where=f"{filename}:1") from None
     except RecursionError:
         # PyYAML composes nodes recursively: a document nested thousands deep.
         raise ConfigError("YAML nested too deeply", where=f"{filename}:{loader.line + 1}") \
@@ -229,6 +240,7 @@ def loads(text: str, filename: str = "<config>", *, path: Path | None = None) ->
     if len(text) > MAX_CONFIG_BYTES:
         raise ConfigError(f"config is {len(text)} characters; a config is at most "
                           f"{MAX_CONFIG_BYTES >> 20} MiB", where=f"{filename}:1")
+    _check_flow_depth(text, filename)
     node, loader = parse_yaml(text, filename)
     if node is None:
         raise ConfigError("config is empty", where=f"{filename}:1")
@@ -239,6 +251,43 @@ def loads(text: str, filename: str = "<config>", *, path: Path | None = None) ->
     cfg.locs = b.locs
     _validate(cfg)
     return cfg
+
+
+MAX_FLOW_DEPTH = 64
+
+
+def _check_flow_depth(text: str, filename: str) -> None:
+    """Refuse ``[[[[...`` / ``{a: {a: ...`` nested deeper than MAX_FLOW_DEPTH
+    before PyYAML sees it: its scanner is quadratic in the flow depth (2000
+    deep: seconds; a 1 MiB file of ``[``: hours) and its composer recursive.
+    Brackets in quotes and comments do not count; in plain scalars they may
+    (harmless: no real config nests 64 deep)."""
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return
+    depth, line, quote, i, n = 0, 1, "", 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "\"'" and (i == 0 or text[i - 1] in " \t\n[{,:-?"):
+            quote = c
+        elif c == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                raise ConfigError(f"YAML nested too deeply (more than {MAX_FLOW_DEPTH} levels "
+                                  "of [ ] / { })", where=f"{filename}:{line}")
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
 
 
 class _Builder:
@@ -305,7 +354,7 @@ class _Builder:
             value = self.scalar(node, key)
             if tp is float and isinstance(value, int) and not isinstance(value, bool):
                 if abs(value) > MAX_SECONDS:
-                    raise self.err(node, f"{key}: {value} is out of range")
+                    raise self.err(node, f"{key}: out of range (at most {MAX_SECONDS:g})")
                 return float(value)
             if tp is float and isinstance(value, float) and not math.isfinite(value):
                 raise self.err(node, f"{key}: expected a finite number, got {value!r}")

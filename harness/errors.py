@@ -38,7 +38,18 @@ class UserError(HarnessError):
 
 
 class ConfigError(UserError):
-    """A config file problem; ``where`` is ``file:line``."""
+    """A config file problem; ``where`` is ``file:line``.  The message is
+    kept to one printable line of reasonable length, whatever value of the
+    config it quotes."""
+
+    MAX = 300
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        one = "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(
+            message.split()))
+        if len(one) > self.MAX:
+            one = f"{one[:self.MAX - 60]}... ({len(one)} characters)"
+        super().__init__(one, where=where)
 
 
 class InfraError(HarnessError):
