@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 import types
@@ -20,6 +21,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import yaml
 
 from .errors import ConfigError as ConfigError
+from .errors import describe_exception
 
 Accel = Literal["auto", "kvm", "tcg"]
 LamPolicy = Literal["auto", "required", "off"]
@@ -90,6 +92,10 @@ class MachineSpec:
     cmdline: str = ""  # extra kernel arguments
     panic_on_oops: bool = True  # adds "panic=-1 oops=panic" (QEMU exits on panic)
     boot_timeout: float = 300.0
+    # Guest network: "restricted" (default) gives the guest only the SSH
+    # forward from 127.0.0.1; "user" lets it reach the host and beyond through
+    # QEMU's user-mode NAT (tests that need the network opt in here).
+    network: Literal["restricted", "user"] = "restricted"
 
 
 @dataclass
@@ -199,8 +205,18 @@ class Config:
                           where=self.where(key))
 
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-_MEMORY_RE = re.compile(r"^\d+[KMGT]?$")
+# Always fullmatch()ed: with match() and "$", a trailing newline would pass.
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", re.ASCII)
+_MEMORY_RE = re.compile(r"([0-9]{1,15})([KMGT]?)", re.ASCII)
+_MEMORY_UNIT = {"": 1 << 20, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+# Bounds that keep a typo from asking for the impossible (a run of 10**9
+# iterations, a guest of 10**6 CPUs): generous for any real run.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_REPEAT = 100_000
+MAX_SMP = 256
+MAX_MEMORY = 1 << 40  # 1 TiB
+MAX_SECONDS = 7 * 24 * 3600.0
+MAX_CONCURRENCY = 256
 
 
 def load(path: str | os.PathLike[str]) -> Config:
@@ -208,7 +224,17 @@ def load(path: str | os.PathLike[str]) -> Config:
     p = Path(path)
     shown = str(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        size = p.stat().st_size if p.is_file() else 0
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config is {size} bytes; a config is at most "
+                              f"{MAX_CONFIG_BYTES >> 20} MiB", where=f"{shown}:1")
+        data = p.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data[:e.start].count(b"\n") + 1
+            raise ConfigError(f"not UTF-8 (byte 0x{data[e.start]:02x})",
+                              where=f"{shown}:{line}") from None
     except FileNotFoundError:
         raise ConfigError("no such config file", where=shown) from None
     except IsADirectoryError:
@@ -232,12 +258,25 @@ def parse_yaml(text: str, filename: str) -> tuple[yaml.Node | None, yaml.SafeLoa
         line = mark.line + 1 if mark else 1
         raise ConfigError(f"YAML syntax error: {e.problem or e}",
                           where=f"{filename}:{line}") from None
+    except yaml.reader.ReaderError as e:
+        line = text[:e.position].count("\n") + 1
+        what = chr(e.character) if isinstance(e.character, int) else str(e.character)
+        raise ConfigError(f"YAML error: character {what!r} is not allowed in YAML",
+                          where=f"{filename}:{line}") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"YAML error: {e}", where=filename) from None
+        raise ConfigError(f"YAML error: {e}", where=f"{filename}:1") from None
+    except RecursionError:
+        # PyYAML composes nodes recursively: a document nested thousands deep.
+        raise ConfigError("YAML nested too deeply", where=f"{filename}:{loader.line + 1}") \
+            from None
     return node, loader
 
 
 def loads(text: str, filename: str = "<config>", *, path: Path | None = None) -> Config:
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config is {len(text)} characters; a config is at most "
+                          f"{MAX_CONFIG_BYTES >> 20} MiB", where=f"{filename}:1")
+    _check_flow_depth(text, filename)
     node, loader = parse_yaml(text, filename)
     if node is None:
         raise ConfigError("config is empty", where=f"{filename}:1")
@@ -248,6 +287,43 @@ def loads(text: str, filename: str = "<config>", *, path: Path | None = None) ->
     cfg.locs = b.locs
     _validate(cfg)
     return cfg
+
+
+MAX_FLOW_DEPTH = 64
+
+
+def _check_flow_depth(text: str, filename: str) -> None:
+    """Refuse ``[[[[...`` / ``{a: {a: ...`` nested deeper than MAX_FLOW_DEPTH
+    before PyYAML sees it: its scanner is quadratic in the flow depth (2000
+    deep: seconds; a 1 MiB file of ``[``: hours) and its composer recursive.
+    Brackets in quotes and comments do not count; in plain scalars they may
+    (harmless: no real config nests 64 deep)."""
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return
+    depth, line, quote, i, n = 0, 1, "", 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "\"'" and (i == 0 or text[i - 1] in " \t\n[{,:-?"):
+            quote = c
+        elif c == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                raise ConfigError(f"YAML nested too deeply (more than {MAX_FLOW_DEPTH} levels "
+                                  "of [ ] / { })", where=f"{filename}:{line}")
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
 
 
 class _Builder:
@@ -313,7 +389,11 @@ class _Builder:
         if tp in (str, int, float, bool):
             value = self.scalar(node, key)
             if tp is float and isinstance(value, int) and not isinstance(value, bool):
+                if abs(value) > MAX_SECONDS:
+                    raise self.err(node, f"{key}: out of range (at most {MAX_SECONDS:g})")
                 return float(value)
+            if tp is float and isinstance(value, float) and not math.isfinite(value):
+                raise self.err(node, f"{key}: expected a finite number, got {value!r}")
             if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
                 return str(value)
             if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
@@ -325,7 +405,12 @@ class _Builder:
     def scalar(self, node: yaml.Node, key: str) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise self.err(node, f"{key}: expected a single value, got {_node_kind(node)}")
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError, yaml.YAMLError) as e:
+            # e.g. an integer of more than 4300 digits, a bad !!timestamp
+            raise self.err(node, f"{key}: cannot read {node.value[:40]!r}: "
+                                 f"{describe_exception(e)}") from None
 
     def build_dataclass(self, tp: type, node: yaml.Node, key: str) -> Any:
         fields = {f.name: f for f in dataclasses.fields(tp) if not f.metadata.get("internal")}
@@ -370,32 +455,40 @@ def _validate(cfg: Config) -> None:
         if len(srcs) != 1:
             raise ConfigError("kernel.source: give exactly one of git, tarball, debian",
                               where=cfg.where("kernel.source"))
-    if not _NAME_RE.match(cfg.name):
+    if not _NAME_RE.fullmatch(cfg.name):
         raise ConfigError(f"name: {cfg.name!r} must be letters, digits, '.', '_', '+', '-'",
                           where=cfg.where("name"))
     m = cfg.machine
-    if m.smp < 1:
-        raise ConfigError("machine.smp: must be at least 1", where=cfg.where("machine.smp"))
-    if not _MEMORY_RE.match(m.memory):
+    if not 1 <= m.smp <= MAX_SMP:
+        raise ConfigError("machine.smp: must be at least 1" if m.smp < 1 else
+                          f"machine.smp: must be at most {MAX_SMP}", where=cfg.where("machine.smp"))
+    mem = _MEMORY_RE.fullmatch(m.memory)
+    if not mem:
         raise ConfigError(f"machine.memory: {m.memory!r} is not a size like 1G or 512M",
                           where=cfg.where("machine.memory"))
-    if m.boot_timeout <= 0:
-        raise ConfigError("machine.boot_timeout: must be positive",
+    if not 1 << 24 <= int(mem[1]) * _MEMORY_UNIT[mem[2]] <= MAX_MEMORY:
+        raise ConfigError(f"machine.memory: {m.memory!r} must be 16M to 1T",
+                          where=cfg.where("machine.memory"))
+    if not 0 < m.boot_timeout <= MAX_SECONDS:
+        raise ConfigError("machine.boot_timeout: must be positive, at most a week",
                           where=cfg.where("machine.boot_timeout"))
     names: set[str] = set()
     for i, t in enumerate(cfg.tests):
         key = f"tests[{i}]"
-        if not _NAME_RE.match(t.name):
+        if not _NAME_RE.fullmatch(t.name):
             raise ConfigError(f"{key}.name: {t.name!r} must be letters, digits, '.', '_', '+', '-'",
                               where=cfg.where(f"{key}.name"))
         if t.name in names:
             raise ConfigError(f"{key}.name: duplicate test name {t.name!r}",
                               where=cfg.where(f"{key}.name"))
         names.add(t.name)
-        if t.timeout <= 0:
-            raise ConfigError(f"{key}.timeout: must be positive", where=cfg.where(f"{key}.timeout"))
-        if t.repeat < 1:
-            raise ConfigError(f"{key}.repeat: must be at least 1", where=cfg.where(f"{key}.repeat"))
+        if not 0 < t.timeout <= MAX_SECONDS:
+            raise ConfigError(f"{key}.timeout: must be positive, at most a week",
+                              where=cfg.where(f"{key}.timeout"))
+        if not 1 <= t.repeat <= MAX_REPEAT:
+            raise ConfigError(f"{key}.repeat: must be at least 1" if t.repeat < 1 else
+                              f"{key}.repeat: must be at most {MAX_REPEAT}",
+                              where=cfg.where(f"{key}.repeat"))
         if isinstance(t.run, list) and not t.run:
             raise ConfigError(f"{key}.run: empty argv", where=cfg.where(f"{key}.run"))
         for j, need in enumerate(t.needs):
@@ -459,11 +552,12 @@ def _validate_hosts(cfg: Config) -> None:
         if not 1 <= h.port <= 65535:
             raise ConfigError(f"{key}.port: {h.port} is not a TCP port",
                               where=cfg.where(f"{key}.port"))
-        if h.concurrency < 1:
-            raise ConfigError(f"{key}.concurrency: must be at least 1",
+        if not 1 <= h.concurrency <= MAX_CONCURRENCY:
+            raise ConfigError(f"{key}.concurrency: must be at least 1" if h.concurrency < 1 else
+                              f"{key}.concurrency: must be at most {MAX_CONCURRENCY}",
                               where=cfg.where(f"{key}.concurrency"))
-        if h.keepalive <= 0:
-            raise ConfigError(f"{key}.keepalive: must be positive",
+        if not 0 < h.keepalive <= 3600:
+            raise ConfigError(f"{key}.keepalive: must be positive, at most an hour",
                               where=cfg.where(f"{key}.keepalive"))
         if not h.workdir.strip() or not h.python.strip():
             field_ = "workdir" if not h.workdir.strip() else "python"

@@ -8,6 +8,7 @@ are not exceptions at all: they are verdicts (exit 1).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 EXIT_OK = 0
@@ -38,7 +39,23 @@ class UserError(HarnessError):
 
 
 class ConfigError(UserError):
-    """A config file problem; ``where`` is ``file:line``."""
+    """A config file problem; ``where`` is ``file:line``.  The message is
+    kept to one printable line of reasonable length, whatever value of the
+    config it quotes."""
+
+    MAX = 2000
+    WORD = 200
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        one = "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(
+            message.split()))
+        # A value quoted from the config (a 5000-digit number, a huge string)
+        # is shortened where it stands; the rest of the message is kept.
+        one = re.sub(rf"\S{{{self.WORD},}}", lambda m: f"{m[0][:self.WORD - 40]}..."
+                     f"({len(m[0])} characters)", one)
+        if len(one) > self.MAX:
+            one = f"{one[:self.MAX - 60]}... ({len(one)} characters)"
+        super().__init__(one, where=where)
 
 
 class InfraError(HarnessError):

@@ -74,7 +74,19 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
          save: Callable[[], None] = lambda: None, host: Host = LOCAL) -> Iterator[Booted]:
     """Resolve the kernel, write the initramfs, start QEMU on ``host`` (its
     facts are ``facts``), connect SSH.  The machine is stopped when the block
-    exits, however it exits."""
+    exits, however it exits; then the run's private keys are deleted (their
+    public halves stay in ``keys/`` for the record)."""
+    try:
+        with _boot(cfg, job_dir, paths, facts, record, shell, save, host) as b:
+            yield b
+    finally:
+        keys.forget(job_dir / "keys")
+
+
+@contextmanager
+def _boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
+          record: JobRecord | None, shell: bool, save: Callable[[], None],
+          host: Host) -> Iterator[Booted]:
     m = cfg.machine
     qbin, qextra = qemu_build.resolve(cfg, paths.kernels)
     q = host.require_qemu(host.stage_qemu(qbin))
@@ -135,7 +147,8 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
         record.timings["host_prepare_s"] = round(time.monotonic() - t_stage, 3)
     inv = qemu.QemuInvocation(q.binary, Path(bzimage), Path(place.initrd), cmdline, Path(),
                               Path(), place.port, accel, cpu, m.smp, m.memory,
-                              name=f"lamh-{cfg.name}", extra=list(qextra))
+                              name=f"lamh-{cfg.name}", extra=list(qextra),
+                              network=m.network)
     machine = Machine(inv, job_dir, initramfs.READY_PREFIX + nonce, host=host,
                       run_dir=place.dir, limits=cfg.limits)
     if record is not None:

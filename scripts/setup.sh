@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf 'setup: %s\n' "$*" >&2; }
-LOG=${TMPDIR:-/tmp}/lam-harness-setup.log
+# A fresh private file (mktemp: 0600, unpredictable name), never a fixed path
+# in /tmp that another user could have planted as a symlink.
+LOG=$(mktemp "${TMPDIR:-/tmp}/lam-harness-setup.XXXXXX.log")
 : > "$LOG"
 # Run a step quietly; on failure show its output and stop.
 quiet() { "$@" >>"$LOG" 2>&1 || { tail -n 30 "$LOG" >&2; die "failed: $* (full log: $LOG)"; }; }

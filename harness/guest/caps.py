@@ -5,6 +5,7 @@ CPUID LAM bit and ``arch_prctl(ARCH_GET_MAX_TAG_BITS)``; the parser is pure."""
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 from dataclasses import dataclass
 from importlib import resources
@@ -60,7 +61,8 @@ def parse(output: str) -> GuestLam | None:
         k, sep, v = line.strip().partition("=")
         if sep and k == "untag_mask":
             mask = v.strip()
-        elif sep and v.strip().lstrip("-").isdigit():
+        elif sep and re.fullmatch(r"-?[0-9]{1,18}", v.strip()):
+            # ASCII digits only: str.isdigit() takes "²", which int() refuses.
             vals[k] = int(v)
     if not {"cpuid_lam", "max_tag_bits"} <= vals.keys():
         return None

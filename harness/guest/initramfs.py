@@ -8,6 +8,7 @@ payload files from the config, the per-run SSH keys, ``/init`` and the
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import stat
@@ -174,7 +175,9 @@ def build_split(spec: ImageSpec, out: Path,
                           0o600)]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("wb") as f:
+    tmp.unlink(missing_ok=True)
+    # 0600: the per-run part holds the guest's private host key.
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
         common = cpio.write(f, t.entries)
         size = common + cpio.write(f, per_run, first_ino=len(t.entries) + 2)
     tmp.replace(out)

@@ -55,4 +55,15 @@ def generate(folder: Path, dropbearkey: str = "dropbearkey") -> RunKeys:
                                "(make setup does)") from None
     host_pub = next(line for line in out.splitlines() if line.startswith("ssh-ed25519 "))
     (folder / "host_ed25519.pub").write_text(host_pub + "\n")
+    (folder / "client_ed25519.pub").write_text(pub + " lam-harness\n")
     return RunKeys(client, pub + " lam-harness", host, " ".join(host_pub.split()[:2]))
+
+
+PRIVATE = ("client_ed25519", "host_ed25519.dropbear")
+
+
+def forget(folder: Path) -> None:
+    """Delete the private halves once the run is over (the guest that trusted
+    them is gone); the ``.pub`` files stay as the record of which keys it was."""
+    for name in PRIVATE:
+        (folder / name).unlink(missing_ok=True)

@@ -49,6 +49,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -241,9 +242,43 @@ def free_port() -> int:
         return port
 
 
+RUN_PREFIX = "lamh-"
+
+
+def run_dir_problem(d: str) -> str | None:
+    """Why ``d`` is not a run folder this agent made (None when it is, or is
+    gone): the only folders ``kill`` and ``spawn`` remove, whatever path the
+    other end sends.  A run folder is ``lamh-*`` straight in the temp dir
+    (``cmd_prepare``'s mkdtemp), a real folder (not a symlink) of this user,
+    mode 0700."""
+    tmp = os.path.realpath(tempfile.gettempdir())
+    a = os.path.abspath(d)
+    if os.path.dirname(a) != tmp or not os.path.basename(a).startswith(RUN_PREFIX):
+        return f"{d} is not a {RUN_PREFIX}* folder in {tmp}"
+    try:
+        st = os.lstat(a)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        return f"{d} is a symlink or not a folder"
+    if st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o077:
+        return f"{d} is not a private folder of uid {os.getuid()}"
+    return None
+
+
+def remove_run_dir(d: str) -> str | None:
+    """rmtree ``d`` if it is a run folder of ours; else the reason, and nothing removed."""
+    why = run_dir_problem(d)
+    if why is not None:
+        log(f"not removing {d}: {why}")
+        return why
+    shutil.rmtree(d, ignore_errors=True)
+    return None
+
+
 def cmd_prepare(args: list[str]) -> int:
     base = args[args.index("--base") + 1]
-    d = tempfile.mkdtemp(prefix="lamh-")
+    d = tempfile.mkdtemp(prefix=RUN_PREFIX, dir=os.path.realpath(tempfile.gettempdir()))
     initrd = os.path.join(d, "initramfs.cpio")
     with open(initrd, "wb") as out:
         with open(base, "rb") as f:
@@ -285,6 +320,9 @@ def cmd_spawn(args: list[str]) -> int:
     d = opts[opts.index("--dir") + 1]
     hb = float(opts[opts.index("--heartbeat") + 1]) if "--heartbeat" in opts else \
         HEARTBEAT_TIMEOUT
+    if (why := run_dir_problem(d)) is not None or not os.path.isdir(d):
+        emit({"exit": 127, "why": f"refused: {why or d + ' does not exist'}"})
+        return 0
     try:
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=2, stderr=2,
                              preexec_fn=_child_setup)
@@ -340,7 +378,7 @@ def cmd_spawn(args: list[str]) -> int:
         kill_group(p.pid, waited)
         p.wait()
     if not keep:
-        shutil.rmtree(d, ignore_errors=True)
+        remove_run_dir(d)
     if not reported:
         emit({"exit": p.returncode, "why": why})
     return 0
@@ -394,6 +432,11 @@ def _ours(pid: int, d: str) -> bool:
 
 def cmd_kill(args: list[str]) -> int:
     d = args[0]
+    why = run_dir_problem(d)
+    if why is not None:
+        log(f"kill {d}: refused: {why}")
+        emit({"killed": None, "refused": why})
+        return 0
     try:
         with open(os.path.join(d, "qemu.pid")) as f:
             pid = int(f.read().strip() or 0)
@@ -411,7 +454,7 @@ def cmd_kill(args: list[str]) -> int:
 
         log(f"killing leftover process group {pid}")
         kill_group(pid, gone)
-    shutil.rmtree(d, ignore_errors=True)
+    remove_run_dir(d)
     emit({"killed": pid if ours else None})
     return 0
 

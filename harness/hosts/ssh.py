@@ -26,6 +26,7 @@ import os
 import select
 import shlex
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -137,6 +138,7 @@ class SSHHost:
         self.python = python
         self._workdir_setting = workdir
         self.workdir = ""
+        self.uid: int | None = None  # the SSH user's, as the remote reports it
         self.agent = ""
         self._client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
@@ -208,6 +210,7 @@ class SSHHost:
                 w = self._workdir_setting
                 self.workdir = w if w.startswith("/") else f"{home}/{w.removeprefix('~/')}"
                 self._mkdirs(f"{self.workdir}/cas")
+                self._check_workdir()
             except _NET_ERRORS as e:
                 self._drop()
                 raise InfraError(f"{self.label}: SFTP and the workdir "
@@ -255,6 +258,40 @@ class SSHHost:
                     keepalive=self.keepalive, python=self.python)
         h._stage_lock, h._hashes, h.stats = self._stage_lock, self._hashes, self.stats
         return h.connect()
+
+    def _check_workdir(self) -> None:
+        """The workdir and its CAS hold what the runner executes (the agent,
+        QEMU, kernels): they must be real folders of the SSH user that no one
+        else can write; anything else is refused before anything is staged."""
+        assert self._sftp is not None
+        probe = f"{self.workdir}/.owner-probe-{os.getpid()}-{threading.get_ident()}"
+        with self._sftp.open(probe, "w"):
+            pass
+        try:
+            self.uid = self._sftp.lstat(probe).st_uid
+        finally:
+            self._sftp.remove(probe)
+        for d in (self.workdir, f"{self.workdir}/cas"):
+            self._check_owned(d, self.uid, want_dir=True)
+
+    def _check_owned(self, path: str, uid: int | None, want_dir: bool) -> None:
+        assert self._sftp is not None
+        st = self._sftp.lstat(path)
+        mode = st.st_mode or 0
+        kind = ("folder" if want_dir else "file")
+        problem = None
+        if stat.S_ISLNK(mode):
+            problem = "is a symlink"
+        elif want_dir and not stat.S_ISDIR(mode) or not want_dir and not stat.S_ISREG(mode):
+            problem = f"is not a {kind}"
+        elif uid is not None and st.st_uid != uid:
+            problem = f"is owned by uid {st.st_uid}, not by {self.target.user} (uid {uid})"
+        elif mode & 0o022:
+            problem = (f"is writable by {'others' if mode & 0o002 else 'its group'} "
+                       f"(mode {stat.S_IMODE(mode):04o}; chmod go-w)")
+        if problem:
+            raise InfraError(f"{self.label}: {path} {problem}: refused (the runner executes "
+                             "what the workdir holds)")
 
     def _mkdirs(self, path: str) -> None:
         assert self._sftp is not None
@@ -378,7 +415,9 @@ class SSHHost:
         def upload() -> str:
             sftp = self._sftp_client()
             try:
-                sftp.stat(dest)
+                sftp.lstat(dest)
+                self._check_owned(final_dir, self.uid, want_dir=True)
+                self._check_owned(dest, self.uid, want_dir=False)
                 self.stats["hits"] += 1
                 return dest
             except FileNotFoundError:
@@ -400,8 +439,7 @@ class SSHHost:
 
             with open(src, "rb") as f:
                 sftp.putfo(cast(IO[bytes], _Range(f, size)), f"{tmp}/{name}", size, progress)
-            if executable:
-                sftp.chmod(f"{tmp}/{name}", 0o755)
+            sftp.chmod(f"{tmp}/{name}", 0o755 if executable else 0o644)
             try:
                 sftp.posix_rename(tmp, final_dir)
             except OSError:  # someone else uploaded it meanwhile
@@ -462,8 +500,10 @@ class SSHHost:
         if run_dir in self.released:
             return
         try:
-            self.agent_call("kill", run_dir, timeout=30)
+            r = self.agent_call("kill", run_dir, timeout=30)
             self.released.add(run_dir)
+            if r.get("refused"):
+                say(f"{self.label}: the agent kept {run_dir}: {r['refused']}")
         except InfraError as e:
             say(f"{self.label}: could not clean up {run_dir}: {e} (the remote watchdog "
                 "kills QEMU by itself when the connection ends)")

@@ -8,6 +8,7 @@ folded in ``<details>``, and relative links to console logs and outputs."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 from pathlib import Path
 
@@ -106,6 +107,14 @@ def _link(href: str, text: str) -> str:
     return f'<a href="{_e(href)}">{_e(text)}</a>'
 
 
+def _ext_link(url: str) -> str:
+    """A known issue's link (from a YAML anyone may edit): a link for http(s)
+    URLs only; ``javascript:``, ``data:`` and the rest are shown as text."""
+    if re.match(r"https?://[^\s]+\Z", url, re.IGNORECASE | re.ASCII):
+        return _link(url, url)
+    return _e(url)
+
+
 def _item(c: Classified) -> str:
     r = c.result
     verdict = "xfail" if c.cls == KNOWN else ("absent" if c.cls == GONE else r.verdict)
@@ -116,7 +125,7 @@ def _item(c: Classified) -> str:
         parts.append(f' <span class="small">({r.bad}/{r.runs} iterations)</span>')
     notes: list[str] = []
     if c.cls == KNOWN and c.known is not None:
-        notes.append(f"known: {_e(c.known.reason)} ({_link(c.known.link, c.known.link)})")
+        notes.append(f"known: {_e(c.known.reason)} ({_ext_link(c.known.link)})")
     elif c.is_new:
         if c.last_passed is not None:
             lp = c.last_passed
@@ -239,7 +248,7 @@ def _job_section(cmp: Comparison, job_index: int) -> str:
         if r.lam and r.lam != lam_s:
             details.append(f"LAM {_e(r.lam)}")
         if c.known is not None:
-            details.append(f"known: {_e(c.known.reason)} ({_link(c.known.link, c.known.link)})")
+            details.append(f"known: {_e(c.known.reason)} ({_ext_link(c.known.link)})")
         if r.runs > 1:
             details.append(f'<span class="small">{r.passed}/{r.runs} iterations passed</span>')
         for o in r.oopses:
@@ -291,12 +300,12 @@ def render(cmp: Comparison, fail_on: str | None = None) -> str:
     if km is not None and km.not_seen:
         minor.append(f"<h3>Known issues not seen: close them? ({len(km.not_seen)})</h3><ul>"
                      + "".join(f"<li><b>{_e(i.id)}</b>: {_e(i.reason)} "
-                               f"({_link(i.link, i.link)}) <span class=\"small\">{_e(why)}"
+                               f"({_ext_link(i.link)}) <span class=\"small\">{_e(why)}"
                                "</span></li>" for i, why in km.not_seen) + "</ul>")
     if km is not None and km.expired:
         minor.append(f"<h3>Known issues expired ({len(km.expired)})</h3><ul>"
                      + "".join(f"<li><b>{_e(i.id)}</b> expired {_e(i.expires)}: "
-                               f"{_e(i.reason)} ({_link(i.link, i.link)})</li>"
+                               f"{_e(i.reason)} ({_ext_link(i.link)})</li>"
                                for i in km.expired) + "</ul>")
     body = [*head, *lists, '<section id="more">', *minor, "</section>",
             '<section id="history"><h2>History</h2>', chart(cmp), "</section>",

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import EXIT_INFRA, EXIT_OK, EXIT_TEST_FAILED, UserError
 from ..pipeline import exit_code
+from .runcheck import RunJsonError
 from .runs import read_run_json
 from .write import job_records
 
@@ -44,7 +45,7 @@ def find_runs(dirs: list[Path]) -> list[Path]:
 
 def _shard_index(data: dict[str, Any], pos: int) -> int:
     s = data.get("shard") or {}
-    return int(s.get("index") or pos + 1)
+    return int(s.get("index") or pos + 1)  # an int: checked by runcheck
 
 
 def _parse_time(s: str | None) -> datetime | None:
@@ -54,10 +55,22 @@ def _parse_time(s: str | None) -> datetime | None:
         return None
 
 
+def _no_links_out(job_dir: Path) -> None:
+    """A shard folder is untrusted: a symlink in it that leads out of its run
+    folder would copy (or later show) a file from elsewhere; refused."""
+    root = job_dir.parent.resolve()
+    for folder, dirs, files in os.walk(job_dir):
+        for n in dirs + files:
+            p = Path(folder) / n
+            if p.is_symlink() and not p.resolve().is_relative_to(root):
+                raise RunJsonError(f"{p}: a symlink out of the run folder {job_dir.parent}")
+
+
 def _copy_job(src: Path, dst: Path, shard_dir: str) -> None:
     """Test folders into ``dst``, job-level files into ``dst/shard_dir``."""
     if not src.is_dir():
         return
+    _no_links_out(src)
     (dst / shard_dir).mkdir(parents=True, exist_ok=True)
     for p in sorted(src.iterdir()):
         if p.name in SKIP_FILES or p.name in SKIP_DIRS:

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import UserError, describe_exception
 from ..parse.oops import is_panic_title, normalize_title
+from .runcheck import RunJsonError
+from .runcheck import check as check_run_json
 
 BOOT = "(boot)"  # the pseudo-test standing for a job's boot (oopses outside tests, boot errors)
 
@@ -219,15 +221,20 @@ class RunView:
 
 
 def read_run_json(run_dir: Path) -> dict[str, Any]:
+    """run.json of ``run_dir``, checked (types, paths inside the folder: see
+    runcheck.py); anything else is one UserError line naming the file."""
     f = run_dir / "run.json"
     try:
         data = json.loads(f.read_text())
     except FileNotFoundError:
         raise UserError(f"{run_dir}: not a run folder (no run.json)") from None
     except (OSError, ValueError) as e:
-        raise UserError(f"{f}: cannot read: {e}") from None
+        raise RunJsonError(f"{f}: cannot read: {describe_exception(e)}") from None
+    except RecursionError:
+        raise RunJsonError(f"{f}: cannot read: JSON nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("jobs", []), list):
-        raise UserError(f"{f}: not a lam-harness run.json")
+        raise RunJsonError(f"{f}: not a lam-harness run.json")
+    check_run_json(data, f)
     return data
 
 

@@ -40,6 +40,7 @@ class QemuInvocation:
     memory: str
     name: str = "lam-harness"
     extra: list[str] = field(default_factory=list)
+    network: str = "restricted"  # machine.network: "restricted" | "user"
 
     def argv(self, console_stdio: bool = False) -> list[str]:
         """The command line; ``console_stdio`` puts the serial console on
@@ -48,7 +49,7 @@ class QemuInvocation:
         console = ["-serial", "stdio"] if console_stdio else [
             # server=on,wait=on: QEMU waits for the harness to attach, so the
             # console is captured from its first byte.
-            "-chardev", f"socket,id=con0,path={self.serial_sock},server=on,wait=on",
+            "-chardev", f"socket,id=con0,path={opt_value(self.serial_sock)},server=on,wait=on",
             "-serial", "chardev:con0",
         ]
         return [
@@ -63,14 +64,23 @@ class QemuInvocation:
             "-initrd", str(self.initrd),
             "-append", self.cmdline,
             *console,
-            "-chardev", f"socket,id=qmp0,path={self.qmp_sock},server=on,wait=off",
+            "-chardev", f"socket,id=qmp0,path={opt_value(self.qmp_sock)},server=on,wait=off",
             "-mon", "chardev=qmp0,mode=control",
-            # The guest's sshd is reachable on the loopback interface only.
-            "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22",
+            # The guest's sshd is reachable on the loopback interface only;
+            # restrict=on cuts the guest off from the host and the LAN (the
+            # hostfwd still works) unless the config opts in (machine.network).
+            "-netdev", f"user,id=net0,{'' if self.network == 'user' else 'restrict=on,'}"
+                       f"hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22",
             "-device", "virtio-net-pci,netdev=net0,romfile=",
             "-no-reboot",
             *self.extra,
         ]
+
+
+def opt_value(value: object) -> str:
+    """A value inside a QEMU ``-opt a=b,c=d`` list: QEMU reads ``,,`` as one
+    comma, so a path with a comma cannot start a new option."""
+    return str(value).replace(",", ",,")
 
 
 def choose_accel(requested: str, kvm: KvmFacts) -> AccelChoice:

@@ -321,3 +321,48 @@ def test_remote_interactive_console(debian_kernel: Path, tmp_path: Path,
         child.close(force=True)
     assert child.exitstatus == 0
     assert no_remote_qemu_within(sshd, 5), remote_qemus(sshd)
+
+
+@pytest.mark.parametrize("how", ["symlink", "world-writable", "group-writable-cas",
+                                 "other-owner", "cas-entry-symlink"])
+def test_untrusted_workdir_or_cas_is_refused(sshd: sshd_mod.Sshd, tmp_path: Path,
+                                             how: str) -> None:
+    """The workdir and its CAS hold what the runner executes: a symlink, a
+    folder others can write, or one of another user is refused (exit 3)."""
+    import os
+
+    from harness.errors import InfraError
+    from harness.hosts.ssh import AGENT, SSHHost
+
+    work = tmp_path / "work"
+
+    def host() -> SSHHost:
+        return SSHHost(f"{sshd.user}@127.0.0.1", port=sshd.port, key=sshd.client_key,
+                       known_hosts=sshd.known_hosts, workdir=str(work))
+
+    h = host().connect()  # a fresh workdir is made private and used
+    assert h.agent.startswith(f"{work}/cas/")
+    h.close()
+    says = {"symlink": "is a symlink", "world-writable": "writable by others",
+            "group-writable-cas": "writable by its group", "other-owner": "owned by uid",
+            "cas-entry-symlink": "is a symlink"}[how]
+    if how == "symlink":
+        real = tmp_path / "elsewhere"
+        work.rename(real)
+        work.symlink_to(real)
+    elif how == "world-writable":
+        work.chmod(0o777)
+    elif how == "group-writable-cas":
+        (work / "cas").chmod(0o775)
+    elif how == "other-owner":
+        os.chown(work, 65534, 65534)
+    else:
+        entry = Path(h.agent)
+        planted = tmp_path / "planted.py"
+        planted.write_text("print('not the agent')\n")
+        entry.unlink()
+        entry.symlink_to(planted)
+    with pytest.raises(InfraError) as e:
+        host().connect()
+    assert says in str(e.value) and "refused" in str(e.value)
+    assert AGENT.exists()

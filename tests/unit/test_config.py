@@ -160,3 +160,56 @@ def test_limits_default_to_64_mib_and_take_sizes() -> None:
 def test_bad_limits_name_the_line(value: str, message: str) -> None:
     msg = err(GOOD + f"limits:\n  {value}\n")
     assert msg.startswith(f"c.yaml:{GOOD.count(chr(10)) + 2}: {message}"), msg
+
+
+@pytest.mark.parametrize("bad", ['"demo\\n"', '"a\\n"', "'dé'", "'a b'"])
+def test_names_are_matched_whole(bad: str) -> None:
+    text = GOOD.replace("name: demo", f"name: {bad}", 1)
+    assert "name:" in err(text)
+    assert "must be letters" in err(GOOD.replace("- name: a", f"- name: {bad}"))
+
+
+@pytest.mark.parametrize("key,value,says", [
+    ("repeat", "1000000000", "repeat: must be at most"),
+    ("timeout", ".nan", "finite"),
+    ("timeout", ".inf", "finite"),
+    ("timeout", "1" + "0" * 400, "out of range"),
+    ("repeat", "1" * 5000, "cannot read"),
+])
+def test_test_numbers_are_bounded(key: str, value: str, says: str) -> None:
+    text = GOOD.replace("    timeout: 5", f"    {key}: {value}")
+    assert says in err(text) and "c.yaml:" in err(text)
+
+
+@pytest.mark.parametrize("line,says", [
+    ("smp: 0", "smp: must be at least 1"), ("smp: 100000", "smp: must be at most"),
+    ("memory: lots", "not a size"), ("memory: 99999999999999999999G", "not a size"),
+    ("memory: 5000T", "16M to 1T"), ("memory: 1K", "16M to 1T"),
+    ("network: open", "is not one of"),
+])
+def test_machine_values_are_bounded(line: str, says: str) -> None:
+    key = line.split(":")[0]
+    text = GOOD.replace(f"  {key}: ", f"  {line}\n  x{key}: ").replace(f"  x{key}: ", "  #")
+    if key == "network":
+        text = GOOD.replace("  accel: tcg", f"  accel: tcg\n  {line}")
+    assert says in err(text)
+
+
+def test_network_opt_in() -> None:
+    assert config.loads(GOOD, "c.yaml").machine.network == "restricted"
+    text = GOOD.replace("  accel: tcg", "  accel: tcg\n  network: user")
+    assert config.loads(text, "c.yaml").machine.network == "user"
+
+
+def test_deep_nesting_is_a_config_error_with_a_line() -> None:
+    text = GOOD + "payloads: " + "[" * 2000 + "]" * 2000 + "\n"
+    msg = err(text)
+    assert "nested too deeply" in msg and msg.startswith("c.yaml:")
+
+
+def test_a_huge_config_is_refused_before_parsing(tmp_path: Path) -> None:
+    p = tmp_path / "big.yaml"
+    p.write_text(GOOD + "#" * (2 << 20) + "\n")
+    with pytest.raises(ConfigError) as e:
+        config.load(p)
+    assert "at most 1 MiB" in str(e.value) and str(e.value).startswith(f"{p}:1:")

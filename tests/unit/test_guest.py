@@ -71,3 +71,30 @@ def test_lamh_caps_output_parses_the_whole_chain() -> None:
     assert none is not None and not none.available and none.untag_mask is None
     assert none.tagged_access is None and "errno 22" in " ".join(none.reasons())
     assert caps.parse("garbage") is None
+
+
+def test_caps_parse_takes_ascii_digits_only() -> None:
+    from harness.guest import caps
+
+    # "²" is str.isdigit() but int() refuses it; "١" is a digit int() takes.
+    out = "cpuid_lam=1\nmax_tag_bits=²\nprctl_errno=١\n"
+    assert caps.parse(out) is None
+    got = caps.parse("cpuid_lam=1\nmax_tag_bits=6\nprctl_errno=١\n")
+    assert got is not None and got.max_tag_bits == 6 and got.prctl_errno == 0
+
+
+def test_initramfs_holding_the_host_key_is_private_and_keys_are_forgotten(
+        tmp_path: Path) -> None:
+    from harness.guest import initramfs, keys
+
+    k = keys.generate(tmp_path / "keys")
+    out = tmp_path / "initramfs.cpio"
+    out.write_bytes(b"old")
+    out.chmod(0o644)
+    initramfs.build_split(initramfs.ImageSpec(k, "n0nce"), out)
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert k.host_key_dropbear.read_bytes() in out.read_bytes()
+    keys.forget(tmp_path / "keys")
+    assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == [
+        "client_ed25519.pub", "host_ed25519.pub"]
+    assert (tmp_path / "keys" / "client_ed25519.pub").read_text() == k.client_pub + "\n"

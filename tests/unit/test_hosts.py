@@ -154,6 +154,19 @@ def test_pooled_job_merges_parts_in_config_order(tmp_path: Path) -> None:
 _BUF: dict[int, bytes] = {}  # unread agent output, by pipe fd
 
 
+@pytest.fixture(autouse=True)
+def _agent_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agent's temp dir (where its run folders live) is the test's."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path.resolve()))
+
+
+def _run_dir(tmp_path: Path, name: str = "lamh-run") -> Path:
+    """A run folder as the agent's ``prepare`` makes it: lamh-* in its temp dir, 0700."""
+    d = tmp_path.resolve() / name
+    d.mkdir(mode=0o700)
+    return d
+
+
 def _spawn(d: Path, *argv: str, heartbeat: float = 30.0) -> subprocess.Popen[bytes]:
     p = subprocess.Popen([*AGENT, "spawn", "--dir", str(d), "--heartbeat", str(heartbeat),
                           "--", *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -198,8 +211,7 @@ def _gone_within(pid: int, seconds: float) -> bool:
 
 
 def test_agent_kills_its_process_group_when_stdin_ends(tmp_path: Path) -> None:
-    d = tmp_path / "run"
-    d.mkdir()
+    d = _run_dir(tmp_path)
     # The child starts a grandchild in the same group: both must go.
     p = _spawn(d, "sh", "-c", "sleep 300 & echo started >&2; wait")
     pid = int(_line(p)["pid"])  # type: ignore[arg-type]
@@ -219,8 +231,7 @@ def test_agent_kills_its_process_group_when_stdin_ends(tmp_path: Path) -> None:
 
 
 def test_agent_heartbeat_timeout_and_replies(tmp_path: Path) -> None:
-    d = tmp_path / "run"
-    d.mkdir()
+    d = _run_dir(tmp_path)
     p = _spawn(d, "sleep", "300", heartbeat=1.0)
     pid = int(_line(p)["pid"])  # type: ignore[arg-type]
     assert p.stdin is not None
@@ -235,8 +246,7 @@ def test_agent_heartbeat_timeout_and_replies(tmp_path: Path) -> None:
 
 
 def test_agent_stop_keeps_the_folder_and_reports_an_own_exit(tmp_path: Path) -> None:
-    d = tmp_path / "run"
-    d.mkdir()
+    d = _run_dir(tmp_path)
     p = _spawn(d, "sh", "-c", "echo from-qemu >&2; exit 3")
     _line(p)
     assert _line(p) == {"exit": 3, "why": None}  # QEMU ended on its own (a panic)
@@ -254,8 +264,7 @@ def test_agent_stop_keeps_the_folder_and_reports_an_own_exit(tmp_path: Path) -> 
 
 
 def test_agent_kill_reaps_a_leftover_process(tmp_path: Path) -> None:
-    d = tmp_path / "run"
-    d.mkdir()
+    d = _run_dir(tmp_path)
     p = _spawn(d, "sh", "-c", "sleep 300", str(d))  # its command line names the folder
     pid = int(_line(p)["pid"])  # type: ignore[arg-type]
     r = subprocess.run([*AGENT, "kill", str(d)], capture_output=True, timeout=30)
@@ -390,3 +399,38 @@ def test_a_mixed_pool_never_labels_emulated_results_hardware(tmp_path: Path) -> 
     html = (store.root / "summary.html").read_text()
     row_b = next(r for r in html.split("<tr") if ">b<" in r)
     assert "emulated (TCG)" in row_b and "hardware" not in row_b
+
+
+def _kill(d: Path) -> dict[str, object]:
+    r = subprocess.run([*AGENT, "kill", str(d)], capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    out: dict[str, object] = json.loads(r.stdout)
+    return out
+
+
+def test_agent_removes_only_its_own_run_folders(tmp_path: Path) -> None:
+    """``kill DIR`` (and spawn's cleanup) take any path from the other end:
+    only a private lamh-* folder straight in the agent's temp dir is removed."""
+    precious = tmp_path / "precious"
+    precious.mkdir(mode=0o700)
+    (precious / "data").write_text("keep me")
+    link = tmp_path.resolve() / "lamh-link"
+    link.symlink_to(precious)
+    shared = _run_dir(tmp_path, "lamh-shared")
+    shared.chmod(0o777)
+    nested = _run_dir(tmp_path, "lamh-ok") / "lamh-nested"
+    nested.mkdir(mode=0o700)
+    for d, why in ((precious, "is not a lamh-* folder"), (link, "symlink"),
+                   (shared, "not a private folder"), (nested, "is not a lamh-* folder"),
+                   (tmp_path.resolve() / "lamh-ok" / ".." / "precious", "not a lamh-*"),
+                   (Path("/"), "not a lamh-*")):
+        got = _kill(d)
+        assert got["killed"] is None and why in str(got["refused"]), (d, got)
+    assert (precious / "data").read_text() == "keep me"
+    assert shared.is_dir() and nested.is_dir() and link.is_symlink()
+    p = _spawn(precious, "true")
+    assert "refused" in str(_line(p)["why"])
+    p.wait(10)
+    assert (precious / "data").exists() and not (precious / "qemu.pid").exists()
+    ok = tmp_path.resolve() / "lamh-ok"
+    assert _kill(ok) == {"killed": None} and not ok.exists()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,22 @@ def test_hardware_lam_needs_intel_kvm_intel_and_no_tcg_cpu(
     ok = qemu.choose_lam("auto", qemu.choose_accel("auto", INTEL),
                          facts(INTEL, True, hypervisor="KVMKVMKVM"))
     assert ok.source == "hardware"
+
+
+def test_guest_network_is_restricted_unless_the_config_opts_in() -> None:
+    inv = qemu.QemuInvocation("qemu", Path("/k"), Path("/i"), "c", Path("/s"), Path("/q"), 2222,
+                              qemu.AccelChoice("tcg", ""), "max", 2, "1G")
+    net = inv.argv()[inv.argv().index("-netdev") + 1]
+    assert net.split(",")[:3] == ["user", "id=net0", "restrict=on"]
+    assert net.endswith("hostfwd=tcp:127.0.0.1:2222-:22")
+    opened = replace(inv, network="user").argv()
+    assert "restrict=on" not in opened[opened.index("-netdev") + 1]
+
+
+def test_chardev_paths_with_commas_are_escaped() -> None:
+    inv = qemu.QemuInvocation("qemu", Path("/k"), Path("/i"), "c", Path("/r,a/serial.sock"),
+                              Path("/r,path=/x/qmp.sock"), 2222, qemu.AccelChoice("tcg", ""),
+                              "max", 2, "1G")
+    chardevs = [a for a in inv.argv() if a.startswith("socket,")]
+    assert chardevs[0] == "socket,id=con0,path=/r,,a/serial.sock,server=on,wait=on"
+    assert "path=/r,,path=/x/qmp.sock," in chardevs[1]

@@ -613,3 +613,17 @@ def test_the_panic_after_an_oops_is_not_a_second_crash_title() -> None:
     assert crash_titles([o(bug, "j/t/oops-1.txt"),
                          o("Kernel panic - not syncing: Fatal exception", "j/t/oops-2.txt")]) == (
         bug,)
+
+
+def test_known_issue_links_are_http_only_in_the_html(tmp_path: Path) -> None:
+    from harness.report import html
+
+    kf = known.loads("issues:\n"
+                     "  - {test: a, link: 'javascript:alert(1)', reason: evil}\n"
+                     "  - {test: b, link: 'https://lore.kernel.org/x', reason: good}\n"
+                     "  - {test: c, link: ' JavaScript:alert(2)', reason: evil2}\n", "k.yaml")
+    run = make_run(tmp_path, "20261121-020000-it", {"a": "fail", "b": "fail", "c": "fail"})
+    page = html.render(compare.classify(load_run(run), known=kf, today=TODAY), None)
+    assert 'href="https://lore.kernel.org/x"' in page
+    assert "javascript:alert(1)" in page and 'href="javascript' not in page.lower()
+    assert 'href=" javascript' not in page.lower()
