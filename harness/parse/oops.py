@@ -506,6 +506,8 @@ class _Open:
     stack_seen: bool = False
     soft_end: bool = False
     cut_tail: bool = False  # the last line is a cut-here line
+    # a panic() inside the report: (index in lines, header, its text, its match)
+    panic: tuple[int, Header, str, re.Match[str]] | None = None
     dropped: bool = False  # "printk messages dropped" inside the report
     in_trace: bool = False  # "Call Trace:" was printed
 
@@ -522,10 +524,21 @@ class _Open:
             self.stack_seen = True
         if text.startswith(("Call Trace:", "Call trace:")):
             self.in_trace = True
-        if self.header.end is End.PANIC and text.startswith(_PANIC_SOFT_END):
+        if ((self.header.end is End.PANIC or self.panic is not None)
+                and text.startswith(_PANIC_SOFT_END)):
             self.soft_end = True
         if _DROPPED in text:
             self.dropped = True
+
+    def reports(self, corrupted: bool, reason: str) -> list[Report]:
+        """The report, and the panic inside it if any."""
+        out = [self.report(corrupted, reason)]
+        if self.panic is not None:
+            i, h, text, m = self.panic
+            inner = _Open(h, text, m, self.ctx, self.nums[i], self.lines[i:], self.nums[i:], 0,
+                          dropped=self.dropped)
+            out.append(inner.report(corrupted, reason))
+        return out
 
     def report(self, corrupted: bool, reason: str) -> Report:
         h = self.header
@@ -614,12 +627,12 @@ class OopsScanner:
     def flush(self) -> list[Report]:
         """End of stream: the open reports (corrupted unless they had ended)."""
         self._pre = {}
-        done = []
+        done: list[Report] = []
         for rep in list(self._open):
             if rep.soft_end:
-                done.append(self._close(rep, "panic end"))
+                self._close(done, rep, "panic end")
             else:
-                done.append(self._close(rep, "eof", corrupted=True))
+                self._close(done, rep, "eof", corrupted=True)
         return done
 
     # -- internals ---------------------------------------------------------
@@ -630,9 +643,10 @@ class OopsScanner:
         (but the timestamp flag)."""
         return not self._open and not self._pre
 
-    def _close(self, rep: _Open, reason: str, corrupted: bool = False) -> Report:
+    def _close(self, done: list[Report], rep: _Open, reason: str,
+               corrupted: bool = False) -> None:
         self._open.remove(rep)
-        return rep.report(corrupted, reason)
+        done.extend(rep.reports(corrupted, reason))
 
     def _route(self, ctx: str | None) -> _Open | None:
         """The open report a line with this caller id belongs to, if any."""
@@ -653,9 +667,9 @@ class OopsScanner:
             # a new kernel booting: whatever was open is cut
             for rep in list(self._open):
                 if rep.soft_end:
-                    done.append(self._close(rep, "panic end"))
+                    self._close(done, rep, "panic end")
                 else:
-                    done.append(self._close(rep, "reboot", corrupted=True))
+                    self._close(done, rep, "reboot", corrupted=True)
             self._outside(raw, ctx, text, found, done)
             return
         if found is not None and ctx is not None and all(r.ctx != ctx for r in self._open):
@@ -679,9 +693,10 @@ class OopsScanner:
                 continue
             del rep.lines[rep.hidx + 1:]
             del rep.nums[rep.hidx + 1:]
-            r = self._close(rep, "no stack")
-            if not rep.header.need_stack:
-                done.append(r)
+            if rep.header.need_stack:
+                self._open.remove(rep)
+            else:
+                self._close(done, rep, "no stack")
 
     def _outside(self, raw: str, ctx: str | None, text: str,
                  found: tuple[Header, str, re.Match[str]] | None, done: list[Report]) -> None:
@@ -740,7 +755,7 @@ class OopsScanner:
     def _open_report(self, h: Header, htext: str, m: re.Match[str], raw: str, ctx: str | None,
                      pre: list[tuple[int, str]], done: list[Report]) -> None:
         if len(self._open) >= self.max_open:
-            done.append(self._close(self._open[0], "next report"))
+            self._close(done, self._open[0], "next report")
         n = self._lineno
         rep = _Open(
             header=h,
@@ -757,7 +772,7 @@ class OopsScanner:
         self._open.append(rep)
         self._reported = True
         if len(rep.lines) >= self.max_report_lines:
-            done.append(self._close(rep, "max lines"))
+            self._close(done, rep, "max lines")
 
     def _feed_report(self, rep: _Open, raw: str, ctx: str | None, text: str,
                      found: tuple[Header, str, re.Match[str]] | None,
@@ -766,39 +781,46 @@ class OopsScanner:
         h = rep.header
         # a panic is over after "Kernel Offset:" (panic=-1 reboots before the end marker)
         if rep.soft_end and not text.startswith((_END_PANIC, "Rebooting in ")):
-            done.append(self._close(rep, "panic end"))
+            self._close(done, rep, "panic end")
             return False
         if text.startswith("---[ end "):
             if text.startswith((_END_TRACE, _END_PANIC)):
                 rep.append(raw, self._lineno)
-                done.append(self._close(rep, "end marker"))
+                self._close(done, rep, "end marker")
                 return True
         elif (h.end is End.STACK and rep.in_trace and not rep.die_seen
               and not _IN_STACK_RE.match(text)):
             # a dump_stack() without "</TASK>" (before 5.16) is over
-            done.append(self._close(rep, "stack end"))
+            self._close(done, rep, "stack end")
             return False
         if found is not None:
             nh, ntext, nm = found
             if nh.die and h.pre_die and not rep.die_seen:
                 # "kernel BUG at ..." then "Oops: invalid opcode: ...": same report
                 rep.die_seen = rep.stack_seen = True
+            elif (nh.end is End.PANIC and h.end is not End.PANIC and rep.panic is None
+                  and not rep.in_trace):
+                # "Kernel panic - not syncing: panic_on_warn set ..." before the
+                # report's call trace (4.x __warn() panics before dump_stack()):
+                # the report goes on (its call trace follows); the panic is a
+                # report of its own too, from this line to the report's end
+                rep.panic = (len(rep.lines), nh, ntext, nm)
             else:
                 pre: list[tuple[int, str]] = []
                 if rep.cut_tail and len(rep.lines) > rep.hidx + 1:
                     pre = [(rep.nums.pop(), rep.lines.pop())]
-                done.append(self._close(rep, "next report"))
+                self._close(done, rep, "next report")
                 self._open_report(nh, ntext, nm, raw, ctx, pre, done)
                 return True
         rep.append(raw, self._lineno)
         rep.cut_tail = _CUT_HERE in text
         rep.observe(text)
         if h.end is End.RULER and _is_ruler(text):
-            done.append(self._close(rep, "ruler"))
+            self._close(done, rep, "ruler")
         elif h.end is End.STACK and not rep.die_seen and text.strip() == "</TASK>":
-            done.append(self._close(rep, "stack end"))
+            self._close(done, rep, "stack end")
         elif len(rep.lines) >= self.max_report_lines:
-            done.append(self._close(rep, "max lines"))
+            self._close(done, rep, "max lines")
         return True
 
 

@@ -758,11 +758,39 @@ Kernel panic - not syncing: kernel: panic_on_warn set ...
 Kernel Offset: disabled
 ---[ end Kernel panic - not syncing: kernel: panic_on_warn set ... ]---
 """
+    # the panic is inside the WARNING (whose end marker it prints), and a report too
     warn, panic = scan(text)
-    assert (warn.first_line, warn.last_line, warn.end_reason) == (2, 4, "next report")
+    assert (warn.first_line, warn.last_line, warn.end_reason) == (2, 7, "end marker")
     assert (warn.title, warn.guilty_frame) == ("WARNING in lkdtm_WARNING", "lkdtm_WARNING")
     assert (panic.first_line, panic.last_line) == (5, 7)
     assert panic.title == "kernel panic: kernel: panic_on_warn set ..."
+
+
+def test_panic_on_warn_before_the_call_trace() -> None:
+    # 4.x kernels: __warn() panics before its dump_stack(): the call trace after
+    # the panic line is the WARNING's, and names the guilty frame
+    text = """WARNING: CPU: 0 PID: 28200 at lib/refcount.c:152 refcount_inc+0x47/0x50
+Kernel panic - not syncing: panic_on_warn set ...
+
+CPU: 0 PID: 28200 Comm: syz-executor7 Not tainted 4.13.0-rc7+ #60
+Call Trace:
+ dump_stack+0x194/0x257
+ panic+0x1e4/0x417
+ __warn+0x1c4/0x1d9
+ report_bug+0x211/0x2d0
+ do_invalid_op+0x1b/0x20
+ invalid_op+0x18/0x20
+RIP: 0010:refcount_inc+0x47/0x50
+ dev_activate+0x8c/0x100
+ __dev_open+0x1f7/0x300
+Kernel Offset: disabled
+Rebooting in 86400 seconds..
+"""
+    warn, panic = scan(text)
+    assert (warn.title, warn.guilty_frame) == ("WARNING: refcount bug in dev_activate",
+                                               "dev_activate")
+    assert (warn.first_line, warn.last_line) == (1, 16)
+    assert (panic.kind, panic.first_line) == ("panic", 2)
 
 
 def test_lines_outside_reports_are_not_kept() -> None:
