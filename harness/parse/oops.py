@@ -97,8 +97,10 @@ from .oops_tables import (
     GENERIC_FRAMES,
     GRACE_LINES,
     HEADERS,
+    NO_FRAME,
     PREFILTER,
     SUPPRESSIONS,
+    TITLE_REWRITES,
     End,
     Header,
     Src,
@@ -233,8 +235,10 @@ _END_TRACE = "---[ end trace"
 _END_PANIC = "---[ end Kernel panic"
 _PANIC_SOFT_END = ("Kernel Offset:", "Rebooting in ")
 _DROPPED = "printk messages dropped"
+_TRACE_STARTS = ("Call Trace:", "Call trace:", "  backtrace:")  # the last: kmemleak
 # A stack dump has begun (for the grace rule of a bare "BUG:" header).
 _STACK_STARTS = (
+    "unreferenced object ",
     "CPU: ", "Call Trace:", "Call trace:", "Hardware name:", "Modules linked in:", "RIP: ",
     "#PF: ", "Workqueue: ", "stack backtrace:", "task:", "Tainted: ", "Comm: ", "PGD ", "CR2: ",
     "irq event stamp:", "page:", "caller is ", "Preemption disabled at:",
@@ -380,6 +384,8 @@ def _fill(template: str, values: dict[str, str], func: str | None) -> str:
     text = template.format_map(_Values(values, func=sentinel))
     text = normalize_title(text)
     text = " ".join(text.split())
+    for rx, repl in TITLE_REWRITES:
+        text = rx.sub(repl, text)
     return text.replace(sentinel, func or "")
 
 
@@ -388,7 +394,7 @@ def _title(h: Header, values: dict[str, str], func: str | None) -> str:
         return _fill(h.title, values, func)
     fallback = h.fallback
     if fallback is None or any(not values.get(k) for k in re.findall(r"{(\w+)}", fallback)):
-        fallback = h.title.replace(" in {func}", "").replace("{func}", "")
+        return _fill(h.title, values, NO_FRAME)
     return _fill(fallback, values, None)
 
 
@@ -522,7 +528,7 @@ class _Open:
     def observe(self, text: str) -> None:
         if not self.stack_seen and text.startswith(_STACK_STARTS):
             self.stack_seen = True
-        if text.startswith(("Call Trace:", "Call trace:")):
+        if text.startswith(_TRACE_STARTS):
             self.in_trace = True
         if ((self.header.end is End.PANIC or self.panic is not None)
                 and text.startswith(_PANIC_SOFT_END)):

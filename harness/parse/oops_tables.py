@@ -47,6 +47,8 @@ __all__ = [
     "RESTART",
     "RULER_LITERAL",
     "rx_any",
+    "NO_FRAME",
+    "TITLE_REWRITES",
 ]
 
 class End(enum.Enum):
@@ -180,6 +182,35 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^debug_object", r"^debug_print_object$", r"^_*debug_check_no_obj_freed",
     r"^(?:timer|work|hrtimer)_(?:is_static_object|fixup_)", r"^__list_", r"^_*refcount_",
     r"^kref_(?:get|put)",
+    # stack dumping and stall/lockup reporting (x86, arm64)
+    r"^sched_show_task$", r"^dump_cpu_task$", r"^(?:__)?dump_backtrace", r"^show_trace",
+    r"^(?:print_(?:other_)?cpu_stall|check_cpu_stall|rcu_dump_cpu_stacks)",
+    r"^nmi_(?:cpu|trigger_cpumask)_backtrace", r"^stack_trace_", r"^console_(?:un)?lock$",
+    r"^(?:__)?warn_printk$", r"^dump_header$",
+    # entry, irq-flag tracing and scheduler glue of old kernels
+    r"^retint_", r"^_*trace_hardirqs_", r"^___preempt_schedule", r"^__sched_text_start$",
+    r"apic_timer_interrupt$", r"^error_(?:entry|exit)$", r"^restore_regs_and_return",
+    # sanitizer and coverage instrumentation, KASAN/KMSAN internals
+    r"^__sanitizer_", r"^_*msan_", r"^kasan_object_err$", r"^kasan_check_(?:read|write)$",
+    r"^print_address_description", r"^describe_object", r"^object_err$", r"^qlist_",
+    r"^quarantine_", r"^lockdep_rcu_suspicious$", r"^(?:__)?(?:read|write)_once",
+    r"^_*usercopy_(?:warn|abort)$", r"^_*check_object_size$", r"^__virt_addr_valid$",
+    # lockdep internals that WARN
+    r"^register_lock_class$", r"^look_up_lock_class$", r"^print_usage_bug", r"^print_unlock",
+    r"^_*lock_downgrade$", r"^lock_(?:pin|unpin|repin)_lock$",
+    # atomics and small library helpers: their caller is to blame
+    r"^_*(?:arch_|raw_)?atomic(?:64|_long)?_", r"^_*rb_(?:erase|insert|first|last|next|prev"
+    r"|replace)", r"^_*rhashtable_", r"^rht_", r"^_*xas_", r"^_*xa_(?:load|store|erase)$",
+    r"^crc(?:16|32\w*|_itu_t|_t10dif\w*|64\w*|_ccitt\w*)$", r"^_*bitmap_",
+    r"^(?:number|hex_string|bitmap_string|mac_address_string|ip[46]_\w*string|escaped_string"
+    r"|uuid_string|restricted_pointer|dentry_name|vsn?printf|bstr_printf|hex_dump_to_buffer"
+    r"|print_hex_dump\w*)$",
+    # driver-core and kobject helpers, workqueue and timer helpers, ref trackers
+    r"^kobject_(?:put|get|del|add\w*|release|uevent\w*|cleanup|init_and_add|set_name\w*)$",
+    r"^add_uevent_var$", r"^_*device_(?:add|del|register|unregister|release)$",
+    r"^devres_release", r"^_*(?:queue|cancel|flush|mod)_(?:delayed_)?work(?:_on|_sync)?$",
+    r"^_*flush_work", r"^_*(?:del|try_to_del|mod)_timer(?:_sync)?$", r"^_*timer_delete",
+    r"^ref_tracker_", r"^usb_submit_urb$", r"^usb_start_wait_urb$",
 )
 
 # Kind-specific frames (on top of GENERIC_FRAMES).
@@ -188,7 +219,7 @@ _WAITING = (  # a task waiting for something: the waiter is to blame, not the wa
     r"^finish_task_switch", r"^_*wait_for_", r"^_*wait_(?:on|event|rcu_gp)", r"^__wait_",
     r"^do_wait_for_common$", r"^out_of_line_wait_on_bit", r"^bit_wait", r"^folio_wait",
     r"^__folio_lock", r"^__lock_page", r"^prepare_to_wait", r"^finish_wait$",
-    r"^_*synchronize_(?:rcu|srcu|sched|net)", r"^rcu_barrier", r"^_*flush_work",
+    r"^_*flush_work",
     r"^_*flush_workqueue", r"^__cancel_work", r"^cancel_(?:delayed_)?work_sync$",
     r"^kthread_stop", r"^_*refrigerator", r"^do_nanosleep$", r"^hrtimer_nanosleep$",
     r"^msleep", r"^usleep", r"^schedule_(?:hr)?timeout", r"^(?:rwbase|rtlock)_",
@@ -220,7 +251,9 @@ _PREEMPT = (r"^debug_smp_processor_id$", r"^check_preemption_disabled$", r"preem
             r"processor_id", r"this_cpu_")
 _SPIN = (r"^spin_", r"^do_raw_", r"_lock$", r"_unlock$", r"_trylock$", r"^spin_dump$",
          r"^spin_bug$", r"^rwlock_bug$")
-_MEMLEAK = (r"kmemleak", r"alloc", r"kmem", r"slab", r"^create_object", r"^idr_get",
+_MEMLEAK = (r"kmemleak", r"^_*kv?[mzc]alloc", r"^_*kmem_cache", r"slab", r"^create_object",
+            r"^idr_get", r"^__alloc", r"^alloc_pages", r"^_*kstrn?dup", r"^kmemdup",
+            r"^pcpu_alloc", r"^__?vmalloc",
             r"^list_lru_init", r"^pcpu_create")
 
 _OOPS = r"(?:Oops: )?"  # 6.10+ prefixes every x86 die() line with "Oops: "
@@ -229,13 +262,17 @@ _F = FUNC
 _HF = rf"(?P<hf>{_F})"
 _DIE_TAIL = r": [0-9a-f]{4,} \[#\d+\]"  # "...: 0000 [#1]"
 _LOCKDEP_PREFIX = r"(?:\[ )?(?:WARNING|INFO|BUG): "
-_KASAN_ACCESS = (("access", r"^(Read|Write) (?:of size \d+ )?at addr"),)
+_KASAN_ACCESS = (("access", r"^(Read|Write) (?:of size \d+ )?(?:at addr|by task)"),)
 _WARN_AT = rf"at (?:(?P<file>[^\s:]+):\d+ ?)?(?:{_HF}(?=\+0x|\(\)|\s|$))?"
 
 
 def _warn_file(path: str, title: str, skip: Iterable[str] = ()) -> Header:
     """A WARN() in a helper that reports someone else's bug (refcount, ODEBUG...)."""
-    return _h("WARNING", f"at {path}:", r"WARNING: .*\bat " + re.escape(path) + rf":\d+(?: {_HF})?",
+    # "WARNING: CPU: 0 PID: 1 at lib/refcount.c:25 f+0x1/0x2" (before 6.17), "WARNING:
+    # lib/refcount.c:25 at f+0x1/0x2, CPU#0: comm/1" (6.17+: "at 0x0" without symbols)
+    return _h("WARNING", f"{path}:",
+              r"WARNING: (?:.*\bat |\[.*?\] )?" + re.escape(path)
+              + rf":\d+(?: (?:at (?:0x[0-9a-f]+\b)?)?(?:{_HF}(?=\+0x|\(\)|\s|,|$))?)?",
               End.TRACE, title, sources=(Src.HEADER, Src.RIP, Src.TRACE), skip=skip)
 
 
@@ -243,7 +280,8 @@ def _warn_file(path: str, title: str, skip: Iterable[str] = ()) -> Header:
 # generic ones they overlap with ("BUG: KASAN:" before "BUG: ").
 HEADERS: tuple[Header, ...] = (
     # ---- sanitizers: "BUG: KASAN: slab-out-of-bounds in foo+0x1/0x2", between rulers
-    _h("KASAN", "BUG: KASAN: ", rf"BUG: KASAN: (?P<bug>[^\[]+?)(?: in {_HF}|$)",
+    _h("KASAN", "BUG: KASAN: ",
+       rf"BUG: KASAN: (?P<bug>[\w-]+(?: or [\w-]+)?)(?: in {_HF}|\s|$)",
        End.RULER, "KASAN: {bug} {access} in {func}", sources=(Src.HEADER, Src.TRACE, Src.FRAMES),
        fields=_KASAN_ACCESS),
     _h("KFENCE", "BUG: KFENCE: ", rf"BUG: KFENCE: (?P<bug>[^\[]+?)(?: in {_HF}|$)",
@@ -377,7 +415,8 @@ HEADERS: tuple[Header, ...] = (
        "BUG: non-zero {what} on freeing mm", grace=GRACE_LINES),
     _h("BUG", "BUG: ", r"BUG: Dentry .*still in use", End.STACK,
        "BUG: Dentry still in use in {func}", sources=(Src.TRACE,), grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: memory leak", End.STACK, "memory leak in {func}",
+    # kmemleak: "unreferenced object ...", a hex dump, "backtrace:" and the frames
+    _h("memory leak", "BUG: ", r"BUG: memory leak", End.STACK, "memory leak in {func}",
        sources=(Src.FRAMES,), skip=_MEMLEAK, grace=GRACE_LINES),
     # SLUB debugging: "BUG kmalloc-64 (Not tainted): Object already free"
     _h("BUG", "BUG ", r"BUG [\w.:-]+ \([^)]*\): (?P<msg>.+)", End.STACK,
@@ -395,6 +434,10 @@ HEADERS: tuple[Header, ...] = (
     _h("WARNING", "WARNING: ", r"WARNING: (?:CPU: \d+ (?:UID: \d+ )?PID: \d+ )?" + _WARN_AT,
        End.TRACE, "WARNING in {func}", sources=(Src.HEADER, Src.RIP, Src.TRACE),
        fallback="WARNING at {file}"),
+    # 6.17+: "WARNING: [cond] net/core/dev.c:12 at f+0x1/0x2, CPU#0: comm/1"
+    _h("WARNING", " at ", rf"WARNING: (?:\[.*?\] )?(?P<file>[\w./-]+\.[chS]):\d+ at "
+       rf"(?:0x[0-9a-f]+|{_HF}(?=\+0x|\s|,|$))", End.TRACE, "WARNING in {func}",
+       sources=(Src.HEADER, Src.RIP, Src.TRACE), fallback="WARNING at {file}"),
     _h("WARNING", "WARNING: ", r"WARNING: \S", End.STACK, "{hdr} in {func}",
        sources=(Src.RIP, Src.TRACE), grace=GRACE_LINES, need_stack=True),
     # ---- panic(): "Kernel panic - not syncing: <message>"
@@ -444,6 +487,20 @@ SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
     )
 )
+
+# Titles as the kernel's bots spell them, whatever the kernel version printed:
+# (regex, replacement), applied in order to every title.
+TITLE_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rx), repl) for rx, repl in (
+        (r"^KASAN: double-free or invalid-free\b", "KASAN: invalid-free"),
+        (r"^UBSAN: Undefined behaviour\b", "UBSAN: undefined-behaviour"),
+        (r"^WARNING: Nested lock was not taken\b", "WARNING: nested lock was not taken"),
+    )
+)
+
+# The frame a title names when the report has none (cut, or its stack dump
+# garbled): "general protection fault in corrupted", as the bots title them.
+NO_FRAME = "corrupted"
 
 CUT_HERE = "[ cut here ]"
 RULER_LITERAL = "=========="  # a ruler is at least 20 "=" (see _is_ruler)
