@@ -99,6 +99,8 @@ from .oops_tables import (
     HEADERS,
     NO_FRAME,
     PREFILTER,
+    STALL_ANCHORS,
+    STALL_IRQ,
     SUPPRESSIONS,
     TITLE_REWRITES,
     End,
@@ -461,7 +463,27 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
             dest[Src.TRACE].append(name)
         if in_alloc:
             dest[Src.ALLOC].append(name)
+    if Src.STALL in want:
+        # reliable frames only: the caller of an anchor among "?" guesses is a guess
+        out[Src.STALL] = _stall_frame(out[Src.TRACE])
     return out, unsure
+
+
+def _stall_frame(frames: list[str]) -> list[str]:
+    """The looping function of a stall or lockup trace (``STALL_ANCHORS``), if any."""
+    start = 0
+    for i, name in enumerate(frames):
+        if STALL_IRQ.search(name):
+            start = i + 1
+    prev = None
+    for name in frames[start:]:
+        for rx, take in STALL_ANCHORS:
+            if rx.search(name):
+                if take == "self":
+                    return [name]
+                return [prev] if prev is not None else []
+        prev = name
+    return []
 
 
 _WHERE = (Src.HEADER, Src.RIP, Src.AT, Src.BODY)  # sources that name where it happened

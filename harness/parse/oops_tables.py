@@ -48,6 +48,8 @@ __all__ = [
     "RULER_LITERAL",
     "rx_any",
     "NO_FRAME",
+    "STALL_ANCHORS",
+    "STALL_IRQ",
     "TITLE_REWRITES",
 ]
 
@@ -71,6 +73,7 @@ class Src(enum.Enum):
     AT = "at"  # lockdep's "(&lock){+.+.}, at: f+0x1/0x2" lines, in order
     ALLOC = "alloc"  # frames after "page last allocated" (bad page state)
     FRAMES = "frames"  # every reliable frame line of the report (KCSAN, KFENCE...)
+    STALL = "stall"  # the looping function of a stall/lockup trace (see STALL_ANCHORS)
     # TRACE, ALLOC and FRAMES fall back to their "? f+0x1/0x2" frames when they
     # have no reliable frame at all (see guilty_frame)
 
@@ -295,12 +298,14 @@ HEADERS: tuple[Header, ...] = (
        fallback="UBSAN: {bug} in {file}"),
     # ---- lockups, stalls, hangs: a show_regs() / dump_stack() and no end marker
     _h("soft lockup", "BUG: soft lockup", r"(?:NMI )?(?:watchdog: )?BUG: soft lockup", End.STACK,
-       "BUG: soft lockup in {func}", skip=_TIMER_IRQ),
+       "BUG: soft lockup in {func}", sources=(Src.STALL, Src.RIP, Src.TRACE), skip=_TIMER_IRQ),
     _h("hard lockup", "hard LOCKUP", r"(?:NMI watchdog: |watchdog: )?Watchdog detected hard LOCKUP",
-       End.STACK, "Watchdog detected hard LOCKUP in {func}", skip=_TIMER_IRQ),
+       End.STACK, "Watchdog detected hard LOCKUP in {func}",
+       sources=(Src.STALL, Src.RIP, Src.TRACE), skip=_TIMER_IRQ),
     _h("RCU stall", "INFO: rcu",
        r"(?:rcu: )?INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls? on", End.STACK,
-       "INFO: rcu detected stall in {func}", skip=_TIMER_IRQ + _RCU),
+       "INFO: rcu detected stall in {func}", sources=(Src.STALL, Src.RIP, Src.TRACE),
+       skip=_TIMER_IRQ + _RCU),
     _h("hung task", "INFO: task ", r"INFO: task \S+ blocked for more than", End.STACK,
        "INFO: task hung in {func}", sources=(Src.TRACE,), skip=_WAITING),
     _h("hung task", "INFO: task ", r"INFO: task \S+ can't die for more than", End.STACK,
@@ -487,6 +492,33 @@ SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
     )
 )
+
+# Stalls and lockups (after syzkaller's linuxStallFrameExtractor): the kernel
+# loops across several functions and the detector's trace catches a random
+# one.  The title names a stable function instead: the caller of the first
+# frame (innermost first, after the timer interrupt that runs the detector)
+# that dispatches work (a syscall's vfs entry, the socket layer, netlink
+# dispatch, the workqueue, timers, the network receive path...): "prev"; or,
+# for the syscall entry and smp_call_function*, that frame itself: "self".
+STALL_ANCHORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rx), take) for rx, take in (
+        (r"^smp_call_function", "self"),
+        (r"^_*vfs_(?:read|write|ioctl|iter_read|iter_write|readv|writev|fallocate)$", "prev"),
+        (r"^(?:do_vfs_ioctl|__fput|do_dentry_open|do_iter_read|do_iter_write"
+         r"|do_loop_readv_writev|do_readv_writev|new_sync_(?:read|write)|mmap_region)$", "prev"),
+        (r"^(?:sock_sendmsg|sock_recvmsg|sock_sendmsg_nosec|sock_recvmsg_nosec"
+         r"|sock_write_iter|sock_read_iter)$", "prev"),
+        (r"^(?:rtnetlink|nfnetlink|genl)_rcv_msg$|^genl_family_rcv_msg|^netlink_dump$", "prev"),
+        (r"^(?:__netif_receive_skb\w*|netif_receive_skb\w*|process_backlog|__napi_poll"
+         r"|net_rx_action|ip6?_rcv_finish|ip_local_deliver_finish)$", "prev"),
+        (r"^(?:process_one_work|call_timer_fn|__run_hrtimer|tasklet_action_common"
+         r"|tasklet_action|expire_timers|__run_timers|run_timer_softirq|do_one_initcall)$", "prev"),
+        (r"^(?:__(?:x64|ia32|arm64|se|do)_)?(?:sys|compat_sys)_\w+$|^SyS_\w+$", "self"),
+    )
+)
+# The timer interrupt that runs the stall/lockup detector: frames up to it
+# are the detector's, not the stalled code's.
+STALL_IRQ = re.compile(r"apic_timer_interrupt$|^sysvec_apic_timer_interrupt$|^el1_interrupt$")
 
 # Titles as the kernel's bots spell them, whatever the kernel version printed:
 # (regex, replacement), applied in order to every title.

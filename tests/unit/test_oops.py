@@ -2231,3 +2231,34 @@ def test_syzbot_style_warning_then_panic_on_warn_with_other_tasks_interleaved() 
     assert (panic.title, panic.guilty_frame) == ("kernel panic: kernel: panic_on_warn set ...", None)
     assert (panic.first_line, panic.last_line, panic.end_reason) == (19, 29, "panic end")
     assert scan_bytes(text.encode()) == [warn, panic]
+
+
+def test_rcu_stall_names_the_looping_function_not_the_detector() -> None:
+    # the detector's frames (sched_show_task, check_cpu_stall...) and the
+    # function the loop happened to be in (memcpy, mulaw_decode) are not the
+    # title: the caller of the vfs entry is (STALL_ANCHORS)
+    text = """\
+INFO: rcu_sched detected stalls on CPUs/tasks:
+syz-executor1   R  running task    24936 11943   3739 0x0000000c
+Call Trace:
+ <IRQ>
+ sched_show_task+0x4a3/0x5e0
+ print_other_cpu_stall+0x996/0x1090
+ check_cpu_stall.isra.61+0x6e6/0x15b0
+ rcu_check_callbacks+0x256/0xd00
+ update_process_times+0x30/0x60
+ smp_apic_timer_interrupt+0x14a/0x700
+ apic_timer_interrupt+0xa9/0xb0
+ </IRQ>
+RIP: 0010:check_memory_region+0x38/0x190
+ memcpy+0x37/0x50
+ mulaw_decode+0x52f/0x770
+ snd_pcm_oss_write+0x5fe/0x830
+ __vfs_write+0xef/0x970
+ vfs_write+0x189/0x510
+ SyS_write+0xef/0x220
+ entry_SYSCALL_64_fastpath+0x23/0x9a
+"""
+    (rep,) = scan(text)
+    assert (rep.title, rep.guilty_frame) == ("INFO: rcu detected stall in snd_pcm_oss_write",
+                                             "snd_pcm_oss_write")

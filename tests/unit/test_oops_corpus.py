@@ -6,8 +6,9 @@ tests/data/oops-corpus/, see its README).  Five figures over every file:
 * clean: a log without a crash gives none;
 * kind: the first report's kind (mapped by ``KIND_MAP``) is the file's TYPE;
 * frame: the first report's guilty frame is the file's (FRAME:, else the word
-  after the title's last `` in ``); files whose frame is ``corrupted`` (the
-  labeller could not tell) or whose title names no frame are not counted;
+  after the last `` in `` of the TITLE or an ALT); files whose frame is
+  ``corrupted`` (the labeller could not tell) or whose title names no frame
+  are not counted;
 * title: the first report's title is the file's TITLE or one of its ALTs.
 
 Kind, frame and title are counted over every crash log (with a TYPE, a
@@ -109,27 +110,27 @@ class Case:
     name: str
     titles: tuple[str, ...]  # TITLE then the ALTs; () for a clean log
     type: str
-    frame: str | None  # None: not counted
+    frames: tuple[str, ...]  # the acceptable guilty frames; (): not counted
     log: bytes
 
 
 def load(path: Path) -> Case:
     data = path.read_bytes()
     if data.startswith(b"\n"):
-        return Case(path.name, (), "", None, data[1:])
+        return Case(path.name, (), "", (), data[1:])
     head, _, log = data.partition(b"\n\n")
     fields: dict[str, list[str]] = defaultdict(list)
     for line in head.decode("utf-8", "replace").splitlines():
         key, _, value = line.partition(":")
         fields[key.strip()].append(value.strip())
     titles = tuple(fields["TITLE"] + fields["ALT"])
-    title = titles[0] if titles else ""
-    frame: str | None = fields["FRAME"][0] if fields["FRAME"] else None
-    if frame is None and " in " in title:
-        frame = title.rsplit(" in ", 1)[1].split()[0]
-    if frame == "corrupted":
-        frame = None
-    return Case(path.name, titles, (fields["TYPE"] or [""])[0], frame, log)
+    if fields["FRAME"]:
+        frames = tuple(fields["FRAME"])
+    else:
+        frames = tuple(dict.fromkeys(t.rsplit(" in ", 1)[1].split()[0]
+                                     for t in titles if " in " in t))
+    frames = tuple(f for f in frames if f != "corrupted")
+    return Case(path.name, titles, (fields["TYPE"] or [""])[0], frames, log)
 
 
 @dataclass
@@ -184,9 +185,9 @@ def measure(cases: list[Case]) -> Figures:
         if c.type:
             fig.add(c, "kind", got_type == c.type,
                     f"{got_type or None} ({r.kind if r else None}) != {c.type}")
-        if c.frame is not None:
+        if c.frames:
             got = r.guilty_frame if r else None
-            fig.add(c, "frame", got == c.frame, f"{got} != {c.frame}")
+            fig.add(c, "frame", got in c.frames, f"{got} not in {c.frames}")
         fig.add(c, "title", r is not None and r.title in c.titles,
                 f"{r.title if r else None!r} not in {c.titles}")
     return fig
@@ -211,7 +212,7 @@ def test_golden_figures(terminal_summary: Callable[[str], None]) -> None:
 
 
 # What the parser reaches today (the goals, GOALS, are not all met yet: issue 16).
-FLOOR = {"recall": 94.0, "clean": 100.0, "kind": 91.4, "frame": 55.8, "title": 53.0}
+FLOOR = {"recall": 94.0, "clean": 100.0, "kind": 91.4, "frame": 63.3, "title": 56.4}
 
 
 if __name__ == "__main__":
