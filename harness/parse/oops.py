@@ -231,6 +231,7 @@ _FINDERS = tuple(_finder(lit) for lit in PREFILTER)
 _PREFIX_RE = re.compile(r"(?:<\d{1,3}>)?(?:\[ *\d+\.\d+\] ?)?(?:\[ *([TC]\d+)\] ?)?")
 _TS_RE = re.compile(r"(?:<\d{1,3}>)?\[ *\d+\.\d+\]")
 _TS_BYTES_RE = re.compile(rb"(?m)^(?:<\d{1,3}>)?\[ *\d+\.\d+\]")
+_TOOL_TS_RE = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? ")
 _MID_TS_RE = re.compile(r"\[ *\d+\.\d{6}\](?:\[ *[TC]\d+\])? ?")
 
 _END_TRACE = "---[ end trace"
@@ -307,6 +308,12 @@ def _match_header(text: str) -> tuple[Header, str, re.Match[str]] | None:
     found = _match_at_start(text)
     if found is not None:
         return found[0], text, found[1]
+    # A tool's own timestamp before a kernel message: "2018/01/09 14:28:48 BUG: ..."
+    m = _TOOL_TS_RE.match(text)
+    if m is not None:
+        found = _match_at_start(text[m.end():])
+        if found is not None:
+            return found[0], text[m.end():], found[1]
     # A kernel message glued to the end of user output: "# [   12.3] BUG: ..."
     last = None
     for m in _MID_TS_RE.finditer(text, 1):
@@ -691,6 +698,8 @@ class OopsScanner:
     def _inside(self, raw: str, done: list[Report]) -> None:
         ctx, text = _split(raw)
         found = _match_header(text) if _PREFILTER_SEARCH(raw) is not None else None
+        if found is not None and not found[0].nested:
+            found = None  # e.g. an unwinder warning inside a report's trace
         if found is not None and found[0].end is End.LINE:
             # a new kernel booting: whatever was open is cut
             for rep in list(self._open):

@@ -95,6 +95,7 @@ class Header:
     pre_die: bool = False  # a die() line usually follows: it continues this report
     grace: int | None = None  # close as header-only when no stack dump starts in time
     need_stack: bool = False  # ... and then it is no report at all
+    nested: bool = True  # False: inside an open report, the line is just part of it
 
 
 def rx_any(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -306,8 +307,8 @@ HEADERS: tuple[Header, ...] = (
        r"(?:rcu: )?INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls? on", End.STACK,
        "INFO: rcu detected stall in {func}", sources=(Src.STALL, Src.RIP, Src.TRACE),
        skip=_TIMER_IRQ + _RCU),
-    _h("hung task", "INFO: task ", r"INFO: task \S+ blocked for more than", End.STACK,
-       "INFO: task hung in {func}", sources=(Src.TRACE,), skip=_WAITING),
+    _h("hung task", "INFO: task ", r"INFO: task \S+ blocked (?:in I/O wait )?for more than",
+       End.STACK, "INFO: task hung in {func}", sources=(Src.TRACE,), skip=_WAITING),
     _h("hung task", "INFO: task ", r"INFO: task \S+ can't die for more than", End.STACK,
        "INFO: task can't die in {func}", sources=(Src.TRACE,), skip=_WAITING),
     # ---- lockdep (kernel/locking/lockdep.c); [ INFO: ... ] and BUG: before 4.x
@@ -350,11 +351,12 @@ HEADERS: tuple[Header, ...] = (
     _h("lockdep", "WARNING: ", r"WARNING: (?:chain_key collision|bad contention detected)",
        End.STACK, "{hdr} in {func}", sources=(Src.TRACE,)),
     # ---- die() lines (x86); "Oops: " prefix since 6.10
-    _h("general protection fault", "[#", _OOPS + r"general protection fault(?::|,) .*\[#\d+\]",
-       End.TRACE, "general protection fault in {func}", die=True),
+    _h("general protection fault", "[#",
+       _OOPS + r"general protection fault(?::|,| for| probably for) .*\[#\d+\]", End.TRACE,
+       "general protection fault in {func}", die=True),
     _h("invalid opcode", "[#", _OOPS + r"invalid opcode" + _DIE_TAIL, End.TRACE,
        "invalid opcode in {func}", die=True),
-    _h("divide error", "[#", _OOPS + r"divide error" + _DIE_TAIL, End.TRACE,
+    _h("divide error", "[#", _OOPS + r"divide[ _]error" + _DIE_TAIL, End.TRACE,
        "divide error in {func}", die=True),
     _h("stack segment", "[#", _OOPS + r"stack segment" + _DIE_TAIL, End.TRACE,
        "stack segment fault in {func}", die=True),
@@ -370,6 +372,16 @@ HEADERS: tuple[Header, ...] = (
        defaults=(("what", "Oops"),)),
     _h("Oops", "[#", r"(?P<what>int3|Bad pagetable|[a-z][a-z ]*[a-z])" + _DIE_TAIL, End.TRACE,
        "{what} in {func}", die=True),
+    # arm64 "Internal error: synchronous external abort: 96000010 [#1]"
+    _h("Oops", "[#", r"Internal error: [^\[]*?: ?[0-9a-f]+ \[#\d+\]", End.TRACE,
+       "Internal error in {func}", die=True),
+    # ---- arm/arm64 page faults: a die() line ("Internal error: Oops: ...") follows
+    _h("BUG", "Unable to handle kernel ", r"Unable to handle kernel (?P<what>NULL pointer "
+       r"dereference|paging request|execute from non-executable memory|write to read-only "
+       r"memory|access to user memory)", End.TRACE, "BUG: unable to handle kernel {what} in {func}",
+       pre_die=True, defaults=(("what", "paging request"),)),
+    _h("Oops", "Unhandled fault", r"Unhandled fault: ", End.TRACE, "Unhandled fault in {func}",
+       pre_die=True),
     # ---- headers that a die() line follows
     _h("double fault", "PANIC: double fault", r"PANIC: double fault", End.TRACE,
        "PANIC: double fault in {func}", pre_die=True),
@@ -428,6 +440,23 @@ HEADERS: tuple[Header, ...] = (
        "BUG: {msg} in {func}", sources=(Src.TRACE,), skip=_SLAB, grace=GRACE_LINES),
     # any other "BUG: ...": a die() line follows, or a dump_stack(), or nothing
     _h("BUG", "BUG: ", r"BUG: \S", End.STACK, "{hdr}", pre_die=True, grace=GRACE_LINES),
+    # ---- the unwinder finding a garbled stack (arch/x86/kernel/unwind_frame.c); only
+    # outside a report: inside one, it is a line of that report's trace
+    _h("WARNING", "WARNING: kernel stack ", r"WARNING: kernel stack regs at .* has bad 'bp' value",
+       End.STACK, "WARNING: kernel stack regs has bad 'bp' value", sources=(), grace=GRACE_LINES,
+       nested=False),
+    _h("WARNING", "WARNING: kernel stack ", r"WARNING: kernel stack frame pointer at .* has bad "
+       r"value", End.STACK, "WARNING: kernel stack frame pointer has bad value", sources=(),
+       grace=GRACE_LINES, nested=False),
+    # ---- other kernel messages that mean a bug: a refcount leak (net/core/dev.c),
+    # fs/super.c and fs/open.c use-after-free detectors
+    _h("DoS", "unregister_netdevice: waiting", r"unregister_netdevice: waiting for \S+ to become "
+       r"free", End.STACK, "unregister_netdevice: waiting for DEV to become free", sources=(),
+       grace=GRACE_LINES),
+    _h("DoS", "VFS: ", r"VFS: Busy inodes after unmount", End.STACK,
+       "VFS: Busy inodes after unmount (use-after-free)", sources=(), grace=GRACE_LINES),
+    _h("DoS", "VFS: ", r"VFS: Close: file count is 0", End.STACK,
+       "VFS: Close: file count is zero (use-after-free)", sources=(), grace=GRACE_LINES),
     # ---- WARN(): "WARNING: CPU: 0 PID: 1 at lib/foo.c:12 foo+0x1/0x2", then ---[ end trace ]---
     _warn_file("lib/refcount.c", "WARNING: refcount bug in {func}"),
     _warn_file("lib/debugobjects.c", "WARNING: ODEBUG bug in {func}", _ODEBUG),
@@ -488,7 +517,7 @@ SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "unwinder notice inside a trace",
             r"WARNING: (?:stack recursion on stack type|stack going in the wrong direction"
-            r"|kernel stack (?:regs|frame pointer) at|can't (?:access|dereference) registers at)",
+            r"|can't (?:access|dereference) registers at)",
         ),
     )
 )
@@ -542,5 +571,6 @@ RESTART = "Restarting system"  # kernel/reboot.c: a reboot the user asked for
 #: if it contains one of these (die() lines by their "[#1]" counter).
 PREFILTER: tuple[str, ...] = (
     "BUG", "WARNING", "INFO: ", "UBSAN: ", "Kernel panic", "[#", "LOCKUP", "PANIC: double fault",
-    "Linux version", CUT_HERE, RULER_LITERAL, RESTART,
+    "Linux version", "Unable to handle kernel ", "Unhandled fault", "unregister_netdevice: waiting",
+    "VFS: ", CUT_HERE, RULER_LITERAL, RESTART,
 )

@@ -858,6 +858,21 @@ def test_kernel_message_glued_to_shell_output() -> None:
 
 # header line, kind, title when nothing follows it (no frame to blame)
 HEADER_LINES = [
+    ("Internal error: synchronous external abort: 96000010 [#1] PREEMPT SMP", "Oops",
+     "Internal error in corrupted"),
+    ("Unable to handle kernel paging request at virtual address dfff800000000004", "BUG",
+     "BUG: unable to handle kernel paging request in corrupted"),
+    ("Unhandled fault: page domain fault (0x01b) at 0x00000e30", "Oops",
+     "Unhandled fault in corrupted"),
+    ("WARNING: kernel stack regs at ffff8801d100fea8 in syz-executor1:16059 has bad 'bp' value "
+     "ffff8801d100ff28", "WARNING", "WARNING: kernel stack regs has bad 'bp' value"),
+    ("WARNING: kernel stack frame pointer at ffff8801d100fea8 in sh:4492 has bad value "
+     "0000000000000000", "WARNING", "WARNING: kernel stack frame pointer has bad value"),
+    ("unregister_netdevice: waiting for lo to become free. Usage count = 5", "DoS",
+     "unregister_netdevice: waiting for DEV to become free"),
+    ("VFS: Busy inodes after unmount of sda1. Self-destruct in 5 seconds.  Have a nice day...",
+     "DoS", "VFS: Busy inodes after unmount (use-after-free)"),
+    ("VFS: Close: file count is 0", "DoS", "VFS: Close: file count is zero (use-after-free)"),
     ("WARNING: net/mac80211/tx.c:5024 at __ieee80211_beacon_get+0x125d/0x1630, CPU#1: "
      "syz.9.803/11907", "WARNING", "WARNING in __ieee80211_beacon_get"),
     ("WARNING: [time_after(jiffies, timeout)] io_uring/io_uring.c:3026 at "
@@ -2262,3 +2277,24 @@ RIP: 0010:check_memory_region+0x38/0x190
     (rep,) = scan(text)
     assert (rep.title, rep.guilty_frame) == ("INFO: rcu detected stall in snd_pcm_oss_write",
                                              "snd_pcm_oss_write")
+
+
+def test_unwinder_warning_inside_a_report_is_part_of_it() -> None:
+    text = """\
+BUG: KASAN: use-after-free in foo+0x1/0x2
+Read of size 8 at addr ffff888103e1b100 by task sh/85
+Call Trace:
+WARNING: kernel stack regs at ffff8801d100fea8 in sh:85 has bad 'bp' value ffff8801d100ff28
+ foo+0x1/0x2
+==================================================================
+"""
+    (rep,) = scan(text)
+    assert rep.title == "KASAN: use-after-free Read in foo"
+    assert len(rep.lines) == 6
+
+
+def test_tool_timestamp_before_a_kernel_message() -> None:
+    (rep,) = scan("2018/01/09 14:28:48 BUG: memory leak\nunreferenced object 0xffff (size 32):\n"
+                  "  backtrace:\n    [<000000005cb5aa0e>] kmem_cache_alloc+0x1d3/0x3f0\n"
+                  "    [<00000000c8234a88>] sget+0x38/0xc0\n")
+    assert (rep.kind, rep.title) == ("memory leak", "memory leak in sget")
