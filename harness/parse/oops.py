@@ -251,7 +251,8 @@ _STACK_STARTS = (
 # and <IRQ>-like markers (indented), pt_regs ("RIP: ...", "Code: ..."), old
 # un-indented frames ("[<ffffffff81000000>] ...").  Before 5.16 there is no
 # "</TASK>": the first other line ends a dump_stack() report.
-_IN_STACK_RE = re.compile(r"\s|\[<|[A-Z][A-Za-z0-9_]{0,15}: |$")
+_IN_STACK_RE = re.compile(r"\s|\[<|[A-Z][A-Za-z0-9_]{0,15}: |$|NMI backtrace for cpu"
+                          r"|Sending NMI from CPU|Hardware name: |rcu: |task:|Call [Tt]race:")
 
 _RIP_RE = re.compile(
     rf"\b(?:RIP|EIP|IP): (?:[0-9a-f]{{4}}:)?(?:\[<[0-9a-f]+>\] *)*({_F})\+0x"

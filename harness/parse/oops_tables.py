@@ -215,6 +215,13 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^devres_release", r"^_*(?:queue|cancel|flush|mod)_(?:delayed_)?work(?:_on|_sync)?$",
     r"^_*flush_work", r"^_*(?:del|try_to_del|mod)_timer(?:_sync)?$", r"^_*timer_delete",
     r"^ref_tracker_", r"^usb_submit_urb$", r"^usb_start_wait_urb$",
+    r"^(?:dev_)?v?printk_emit$", r"^va_format$", r"^dev_printk_emit$", r"^__dev_printk$",
+    r"^__do_kernel_fault$", r"^do_(?:translation_fault|mem_abort|tag_check_fault|bad_area)$",
+    r"^el1_(?:abort|da|sync\w*)$", r"^_*wake_up_common", r"^_*wake_up(?:_\w+)?$",
+    r"^insert_work$", r"^__queue_work$", r"^copy_page_(?:to|from)_iter", r"^simple_copy_to_iter$",
+    r"^_*lock_sock(?:_nested)?$", r"^mutex_optimistic_spin$", r"^osq_lock$", r"^__cancel_work",
+    r"^__(?:virt_to_phys|phys_addr)\w*$", r"^kasan_(?:set|save)_free_info$", r"^__seqprop",
+    r"^_*kasprintf", r"^kvasprintf", r"^_*dput$", r"^fast_dput$",
 )
 
 # Kind-specific frames (on top of GENERIC_FRAMES).
@@ -227,7 +234,8 @@ _WAITING = (  # a task waiting for something: the waiter is to blame, not the wa
     r"^_*flush_workqueue", r"^__cancel_work", r"^cancel_(?:delayed_)?work_sync$",
     r"^kthread_stop", r"^_*refrigerator", r"^do_nanosleep$", r"^hrtimer_nanosleep$",
     r"^msleep", r"^usleep", r"^schedule_(?:hr)?timeout", r"^(?:rwbase|rtlock)_",
-    r"^_*percpu_rwsem_", r"^_*cond_resched",
+    r"^_*percpu_rwsem_", r"^_*cond_resched", r"^ldsem_down", r"^_*filemap_fdatawait",
+    r"^usb_(?:control|bulk|interrupt)_msg$", r"^do_read_cache_",
 )
 _TIMER_IRQ = (  # the detector runs in the timer interrupt; a preempted task is in schedule()
     r"apic_timer_interrupt", r"^_*hrtimer", r"^tick_", r"^update_process_times$",
@@ -265,7 +273,7 @@ FUNC = r"[A-Za-z_.$][\w.$]*"  # a function name (a regex)
 _F = FUNC
 _HF = rf"(?P<hf>{_F})"
 _DIE_TAIL = r": [0-9a-f]{4,} \[#\d+\]"  # "...: 0000 [#1]"
-_LOCKDEP_PREFIX = r"(?:\[ )?(?:WARNING|INFO|BUG): "
+_LOCKDEP_PREFIX = r"(?:\[ )?(?P<lvl>WARNING|INFO|BUG): "  # the level: in the title
 _KASAN_ACCESS = (("access", r"^(Read|Write) (?:of size \d+ )?(?:at addr|by task)"),)
 _WARN_AT = rf"at (?:(?P<file>[^\s:]+):\d+ ?)?(?:{_HF}(?=\+0x|\(\)|\s|$))?"
 
@@ -326,19 +334,19 @@ HEADERS: tuple[Header, ...] = (
           ("inconsistent lock state", r"inconsistent lock state",
            "inconsistent lock state in {func}"),
           ("bad unlock balance", r"bad unlock balance detected",
-           "WARNING: bad unlock balance in {func}"),
+           "{lvl}: bad unlock balance in {func}"),
           ("still has locks held", r"\S+ still has locks held",
-           "WARNING: still has locks held in {func}"),
+           "{lvl}: still has locks held in {func}"),
           ("lock held when returning", r"lock held when returning to user space",
-           "WARNING: lock held when returning to user space in {func}"),
+           "{lvl}: lock held when returning to user space in {func}"),
           ("Invalid wait context", r"Invalid wait context", "BUG: Invalid wait context in {func}"),
       )),
     _h("lockdep", "held lock freed", _LOCKDEP_PREFIX + r"held lock freed", End.STACK,
-       "WARNING: held lock freed in {func}", sources=(Src.TRACE, Src.AT)),
+       "{lvl}: held lock freed in {func}", sources=(Src.TRACE, Src.AT)),
     _h("lockdep", "Nested lock", _LOCKDEP_PREFIX + r"Nested lock was not taken", End.STACK,
-       "WARNING: Nested lock was not taken in {func}", sources=(Src.TRACE,)),
+       "{lvl}: Nested lock was not taken in {func}", sources=(Src.TRACE,)),
     _h("lockdep", "suspicious RCU usage", _LOCKDEP_PREFIX + r"suspicious RCU usage", End.STACK,
-       "WARNING: suspicious RCU usage in {func}", sources=(Src.TRACE,),
+       "{lvl}: suspicious RCU usage in {func}", sources=(Src.TRACE,),
        skip=_RCU + (r"^_*kmem", r"slab")),
     _h("lockdep", "INFO: trying to register non-static key",
        r"INFO: trying to register non-static key", End.STACK,
@@ -390,7 +398,7 @@ HEADERS: tuple[Header, ...] = (
     _h("kernel BUG", "kernel BUG at ", r"kernel BUG at mm/usercopy\.c", End.TRACE,
        "BUG: bad usercopy in {func}", pre_die=True, skip=(r"usercopy", r"^__check", r"^check_")),
     _h("kernel BUG", "kernel BUG at ", r"kernel BUG at (?P<file>[^\s:]+)", End.TRACE,
-       "kernel BUG in {func}", pre_die=True, skip=(r"^skb_",),
+       "kernel BUG in {func}", pre_die=True, skip=(r"^skb_", r"assertfail$", r"^rust_helper_BUG$"),
        fallback="kernel BUG at {file}"),
     _h("kernel BUG", "Kernel BUG at ", rf"Kernel BUG at {_HF}", End.TRACE,
        "kernel BUG in {func}", pre_die=True, sources=(Src.HEADER, Src.RIP, Src.TRACE),
@@ -430,8 +438,9 @@ HEADERS: tuple[Header, ...] = (
        grace=GRACE_LINES),
     _h("BUG", "BUG: ", r"BUG: non-zero (?P<what>\w+) on freeing mm", End.STACK,
        "BUG: non-zero {what} on freeing mm", grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: Dentry .*still in use", End.STACK,
-       "BUG: Dentry still in use in {func}", sources=(Src.TRACE,), grace=GRACE_LINES),
+    _h("BUG", "BUG: ", r"BUG: Dentry .*still in use(?: \(\d+\) \[(?P<um>unmount of [^\]]+)\])?",
+       End.STACK, "BUG: Dentry still in use in {func}", sources=(Src.TRACE,), grace=GRACE_LINES,
+       fallback="BUG: Dentry still in use [{um}]"),
     # kmemleak: "unreferenced object ...", a hex dump, "backtrace:" and the frames
     _h("memory leak", "BUG: ", r"BUG: memory leak", End.STACK, "memory leak in {func}",
        sources=(Src.FRAMES,), skip=_MEMLEAK, grace=GRACE_LINES),
@@ -465,6 +474,15 @@ HEADERS: tuple[Header, ...] = (
     _warn_file("lib/kobject.c", "WARNING: kobject bug in {func}", (r"^kobject",)),
     _warn_file("fs/proc/generic.c", "WARNING: proc registration bug in {func}", (r"^_*proc_",)),
     _warn_file("lib/list_debug.c", "BUG: corrupted list in {func}", (r"^_*h?list_",)),
+    # a WARN() in an allocator: the caller asked for a bad size
+    *(_h("WARNING", "WARNING: ", r"WARNING: (?:.*\bat \S+:\d+ |(?:\[.*?\] )?\S+:\d+ at )"
+         rf"(?P<hf>{rx})(?=\+0x|\s|,|$)", End.TRACE, title,
+         sources=(Src.HEADER, Src.RIP, Src.TRACE), skip=(rx,))
+      for rx, title in (
+          (r"_*kv?malloc(?:_slab|_node|_order|_large|_array|_trace)?\w*",
+           "WARNING: kmalloc bug in {func}"),
+          (r"__vmalloc_node_range\w*", "WARNING: zero-size vmalloc in {func}"),
+      )),
     _h("WARNING", "WARNING: ", r"WARNING: (?:CPU: \d+ (?:UID: \d+ )?PID: \d+ )?" + _WARN_AT,
        End.TRACE, "WARNING in {func}", sources=(Src.HEADER, Src.RIP, Src.TRACE),
        fallback="WARNING at {file}"),

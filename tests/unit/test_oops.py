@@ -858,6 +858,10 @@ def test_kernel_message_glued_to_shell_output() -> None:
 
 # header line, kind, title when nothing follows it (no frame to blame)
 HEADER_LINES = [
+    ("WARNING: CPU: 1 PID: 4433 at mm/slab_common.c:971 kmalloc_slab+0x6b/0x80", "WARNING",
+     "WARNING: kmalloc bug in kmalloc_slab"),
+    ("WARNING: CPU: 1 PID: 15973 at mm/vmalloc.c:3108 __vmalloc_node_range+0x1036/0x1300",
+     "WARNING", "WARNING: zero-size vmalloc in __vmalloc_node_range"),
     ("Internal error: synchronous external abort: 96000010 [#1] PREEMPT SMP", "Oops",
      "Internal error in corrupted"),
     ("Unable to handle kernel paging request at virtual address dfff800000000004", "BUG",
@@ -915,7 +919,7 @@ HEADER_LINES = [
     ("BUG: non-zero pgtables_bytes on freeing mm: -4096", "BUG",
      "BUG: non-zero pgtables_bytes on freeing mm"),
     ("BUG: Dentry ffff888102c4b240{i=2c6,n=lo}  still in use (1) [unmount of tmpfs tmpfs]",
-     "BUG", "BUG: Dentry still in use in corrupted"),
+     "BUG", "BUG: Dentry still in use [unmount of tmpfs tmpfs]"),
     ("BUG: key ffff888100b5a1e0 has not been registered!", "BUG",
      "BUG: key ADDR has not been registered!"),
     ("BUG kmalloc-64 (Not tainted): Object already free", "BUG", "BUG: Object already free in corrupted"),
