@@ -423,6 +423,7 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
     unsure: dict[Src, list[str]] = {s: [] for s in _UNRELIABLE}
     want = set(h.sources)
     in_trace = in_alloc = at_next = False
+    seq: list[str] = []  # reliable trace frames and the RIPs inside the trace, in order
     body_func = h.body_func
     for t in body[1:]:
         if at_next:
@@ -436,10 +437,13 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
             if m is not None:
                 out[Src.BODY].append(_func(m.group(1)))
         if "IP: " in t or t.startswith("pc : "):
-            if not out[Src.RIP]:
-                m = _RIP_RE.search(t)
-                if m is not None:
-                    out[Src.RIP].append(_func(m.group(1) or m.group(2)))
+            m = _RIP_RE.search(t)
+            if m is not None:
+                name = _func(m.group(1) or m.group(2))
+                if not out[Src.RIP]:
+                    out[Src.RIP].append(name)
+                if in_trace:
+                    seq.append(name)  # where the interrupted code was: a stall's frame
             continue
         if t.startswith(("Call Trace:", "Call trace:")):
             in_trace, in_alloc = True, False
@@ -469,20 +473,26 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
         dest[Src.FRAMES].append(name)
         if in_trace:
             dest[Src.TRACE].append(name)
+            if dest is out:
+                seq.append(name)
         if in_alloc:
             dest[Src.ALLOC].append(name)
     if Src.STALL in want:
         # reliable frames only: the caller of an anchor among "?" guesses is a guess
-        out[Src.STALL] = _stall_frame(out[Src.TRACE])
+        out[Src.STALL] = _stall_frame(seq, h.skip)
     return out, unsure
 
 
-def _stall_frame(frames: list[str]) -> list[str]:
-    """The looping function of a stall or lockup trace (``STALL_ANCHORS``), if any."""
+def _stall_frame(frames: list[str], skip: re.Pattern[str] | None) -> list[str]:
+    """The looping function of a stall or lockup trace (``STALL_ANCHORS``), if
+    any: the frames after the timer interrupt that ran the detector (the
+    first one: the interrupted code may be a softirq on the way out of an
+    earlier interrupt), the caller of the first anchor that is not generic."""
     start = 0
     for i, name in enumerate(frames):
         if STALL_IRQ.search(name):
             start = i + 1
+            break
     prev = None
     for name in frames[start:]:
         for rx, take in STALL_ANCHORS:
@@ -490,7 +500,8 @@ def _stall_frame(frames: list[str]) -> list[str]:
                 if take == "self":
                     return [name]
                 return [prev] if prev is not None else []
-        prev = name
+        if not is_generic_frame(name, skip):
+            prev = name
     return []
 
 

@@ -263,10 +263,10 @@ _PREEMPT = (r"^debug_smp_processor_id$", r"^check_preemption_disabled$", r"preem
             r"processor_id", r"this_cpu_")
 _SPIN = (r"^spin_", r"^do_raw_", r"_lock$", r"_unlock$", r"_trylock$", r"^spin_dump$",
          r"^spin_bug$", r"^rwlock_bug$")
-_MEMLEAK = (r"kmemleak", r"^_*kv?[mzc]alloc", r"^_*kmem_cache", r"slab", r"^create_object",
-            r"^idr_get", r"^__alloc", r"^alloc_pages", r"^_*kstrn?dup", r"^kmemdup",
-            r"^pcpu_alloc", r"^__?vmalloc",
-            r"^list_lru_init", r"^pcpu_create")
+_MEMLEAK = (  # after syzkaller: whatever allocates is not the leaker, its caller is
+    r"kmemleak", r"kmem", r"slab", r"alloc", r"^create_object", r"^idr_get", r"list_lru_init",
+    r"kv?asprintf", r"^pcpu_create", r"strn?dup", r"memdup",
+)
 
 _OOPS = r"(?:Oops: )?"  # 6.10+ prefixes every x86 die() line with "Oops: "
 FUNC = r"[A-Za-z_.$][\w.$]*"  # a function name (a regex)
