@@ -220,7 +220,24 @@ def _finder(lit: str) -> tuple[bytes, re.Pattern[bytes] | None]:
     return b, re.compile(re.escape(b))
 
 
-_FINDERS = tuple(_finder(lit) for lit in PREFILTER)
+def _finders(lits: tuple[str, ...]) -> tuple[tuple[bytes, re.Pattern[bytes] | None], ...]:
+    """One search per literal, but literals with the same first two characters
+    share one regex (``Un(?:able to handle kernel |handled fault)``): a pass
+    over the buffer per group, as every pass costs about the same."""
+    groups: dict[str, list[str]] = {}
+    for lit in lits:
+        groups.setdefault(lit[:2] if len(lit) > 2 else lit, []).append(lit)
+    out = []
+    for key, group in groups.items():
+        if len(group) == 1:
+            out.append(_finder(group[0]))
+            continue
+        alts = "|".join(re.escape(x[2:]) for x in group)
+        out.append((key.encode(), re.compile(re.escape(key).encode() + f"(?:{alts})".encode())))
+    return tuple(out)
+
+
+_FINDERS = _finders(PREFILTER)
 
 # --------------------------------------------------------------------------
 # Line helpers
@@ -251,15 +268,19 @@ _STACK_STARTS = (
 # and <IRQ>-like markers (indented), pt_regs ("RIP: ...", "Code: ..."), old
 # un-indented frames ("[<ffffffff81000000>] ...").  Before 5.16 there is no
 # "</TASK>": the first other line ends a dump_stack() report.
-_IN_STACK_RE = re.compile(r"\s|\[<|[A-Z][A-Za-z0-9_]{0,15}: |$|NMI backtrace for cpu"
-                          r"|Sending NMI from CPU|Hardware name: |rcu: |task:|Call [Tt]race:")
+_PPC_FRAME_RE = re.compile(r"\[[0-9a-f]{8,16}\] \[")
+_IN_STACK_RE = re.compile(r"\s|\[<|\[[0-9a-f]{8,16}\] \[|[A-Z][A-Za-z0-9_]{0,15}: |$"
+                          r"|NMI backtrace for cpu|Sending NMI from CPU|Hardware name: |rcu: |task:"
+                          r"|Call [Tt]race:")
 
 _RIP_RE = re.compile(
     rf"\b(?:RIP|EIP|IP): (?:[0-9a-f]{{4}}:)?(?:\[<[0-9a-f]+>\] *)*({_F})\+0x"
-    rf"|^pc : ({_F})\+0x"
+    rf"|^(?:pc : |PC is at )({_F})\+0x"  # arm64, arm and arm64 before 4.x
 )
 _FRAME_RE = re.compile(
-    r"\s+(?:\[<[0-9a-f]+>\]\s+)?(\?\s+)?(?:\[<[0-9a-f]+>\]\s+)?"
+    # powerpc: "[c000000049a87710] [c0000000000286fc] func+0x43c/0x6d0" (stack, address)
+    r"(?:\s+|\[[0-9a-f]{8,16}\] \[[0-9a-f]{8,16}\] )"
+    r"(?:\[<[0-9a-f]+>\]\s+)?(\?\s+)?(?:\[<[0-9a-f]+>\]\s+)?"
     rf"({_F})(?:\+0x[0-9a-f]+/0x[0-9a-f]+|(?= \S+\.\w+:\d+))"
 )
 _AT_RE = re.compile(rf"\bat: (?:\[<[0-9a-f]+>\] *)?({_F})\+0x")
@@ -436,7 +457,7 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
             m = body_func.search(t)
             if m is not None:
                 out[Src.BODY].append(_func(m.group(1)))
-        if "IP: " in t or t.startswith("pc : "):
+        if "IP: " in t or t.startswith(("pc : ", "PC is at ")):
             m = _RIP_RE.search(t)
             if m is not None:
                 name = _func(m.group(1) or m.group(2))
@@ -459,7 +480,7 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
             if t.rstrip().endswith("at:"):
                 at_next = True
                 continue
-        if t[:1] not in (" ", "\t"):
+        if t[:1] not in (" ", "\t") and not _PPC_FRAME_RE.match(t):
             in_alloc = False
             continue
         m = _FRAME_RE.match(t)

@@ -462,9 +462,9 @@ HEADERS: tuple[Header, ...] = (
     _h("DoS", "unregister_netdevice: waiting", r"unregister_netdevice: waiting for \S+ to become "
        r"free", End.STACK, "unregister_netdevice: waiting for DEV to become free", sources=(),
        grace=GRACE_LINES),
-    _h("DoS", "VFS: ", r"VFS: Busy inodes after unmount", End.STACK,
+    _h("DoS", "VFS: Busy inodes", r"VFS: Busy inodes after unmount", End.STACK,
        "VFS: Busy inodes after unmount (use-after-free)", sources=(), grace=GRACE_LINES),
-    _h("DoS", "VFS: ", r"VFS: Close: file count is 0", End.STACK,
+    _h("DoS", "VFS: Close: file count", r"VFS: Close: file count is 0", End.STACK,
        "VFS: Close: file count is zero (use-after-free)", sources=(), grace=GRACE_LINES),
     # ---- WARN(): "WARNING: CPU: 0 PID: 1 at lib/foo.c:12 foo+0x1/0x2", then ---[ end trace ]---
     _warn_file("lib/refcount.c", "WARNING: refcount bug in {func}"),
@@ -590,5 +590,5 @@ RESTART = "Restarting system"  # kernel/reboot.c: a reboot the user asked for
 PREFILTER: tuple[str, ...] = (
     "BUG", "WARNING", "INFO: ", "UBSAN: ", "Kernel panic", "[#", "LOCKUP", "PANIC: double fault",
     "Linux version", "Unable to handle kernel ", "Unhandled fault", "unregister_netdevice: waiting",
-    "VFS: ", CUT_HERE, RULER_LITERAL, RESTART,
+    "VFS: Busy inodes", "VFS: Close: file count", CUT_HERE, RULER_LITERAL, RESTART,
 )
