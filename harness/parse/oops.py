@@ -365,6 +365,9 @@ def is_generic_frame(name: str, skip: re.Pattern[str] | None = None) -> bool:
 _NORMALIZE = (
     # "ip6_fragment+0x1052/0x2d80" -> "ip6_fragment": offsets change with every build
     (re.compile(r"([A-Za-z_.$][\w.$]*)\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?"), r"\1"),
+    # syzkaller's programs: "syz-executor1", "syz-executor.3", "syz.9.803" -> one name
+    (re.compile(r"\bsyz-executor[.\d]*\d\b"), "syz-executor"),
+    (re.compile(r"\bsyz\.\d+\.\d+\b"), "syz"),
     # addresses and other long hex numbers
     (re.compile(r"\b0x[0-9a-fA-F]+\b"), "ADDR"),
     (re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"), "ADDR"),

@@ -2302,3 +2302,12 @@ def test_tool_timestamp_before_a_kernel_message() -> None:
                   "  backtrace:\n    [<000000005cb5aa0e>] kmem_cache_alloc+0x1d3/0x3f0\n"
                   "    [<00000000c8234a88>] sget+0x38/0xc0\n")
     assert (rep.kind, rep.title) == ("memory leak", "memory leak in sget")
+
+
+def test_normalize_title_folds_syzkaller_program_names() -> None:
+    for name in ("syz-executor1", "syz-executor.3", "syz-executor209"):
+        assert normalize_title(f"BUG: Bad page state in process {name}") == (
+            "BUG: Bad page state in process syz-executor")
+    assert normalize_title("WARNING at CPU#0: syz.9.803/NUM") == "WARNING at CPU#NUM: syz/NUM"
+    t = normalize_title("x syz-executor.1 syz.0.17")
+    assert normalize_title(t) == t == "x syz-executor syz"

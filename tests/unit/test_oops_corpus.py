@@ -213,7 +213,10 @@ def test_golden_figures(terminal_summary: Callable[[str], None]) -> None:
     assert not below, f"below the floor {FLOOR}: {below}\n{summary}"
 
 
-# What the parser reaches today (the goals, GOALS, are not all met yet: issue 16).
+# The goals (GOALS) where they are met (clean, kind); elsewhere what the parser
+# reaches today, as a floor: recall 98.3 (goal 99), frame 74.2 (goal 90) and
+# title 70.2 (goal 75) are not met yet (issue 16 stays open).  Raise a floor
+# to its goal when it is reached.
 FLOOR = {"recall": 98.2, "clean": 100.0, "kind": 95.0, "frame": 74.2, "title": 70.1}
 
 
