@@ -14,12 +14,19 @@ a KASAN report, a hung task).  Then measures, median of --runs:
 * once, the streaming line API (``OopsScanner.feed`` per line, what the live
   console uses) over the first --line-mb MB.
 
-Checks that the reports found are the ones spliced in.  Goal: >= 100 MB/s.
+Also: the size of the knowledge tables (harness/parse/oops_tables.py) and the
+time to parse the labelled corpus (tests/data/oops-corpus, report-dense: the
+cost of larger tables), and whether 4x the adversarial inputs takes < 10x the
+time (linear, not quadratic).
+
+Checks that the reports found are the ones spliced in, and linearity.
+Goal: >= 100 MB/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -30,12 +37,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.parse.oops import PREFILTER, OopsScanner, scan_bytes  # noqa: E402
+from harness.parse.oops import PREFILTER, OopsScanner, scan, scan_bytes  # noqa: E402
+from harness.parse.oops_tables import GENERIC_FRAMES, HEADERS, SUPPRESSIONS  # noqa: E402
 
 CONSOLE = ROOT / "tests" / "data" / "console"
 _TS = re.compile(r"^\[ *\d+\.\d+\] ?")
@@ -168,6 +177,61 @@ def make_log(path: Path, mb: int, seed: int = 1) -> list[str]:
     return expected
 
 
+# Inputs built to be slow (formerly timed in tests/unit/test_oops_fuzz.py):
+# 4x the input must take about 4x the time, not 16x.
+ADVERSARIAL = [
+    # headers on every line: one report per line
+    "BUG: KASAN: " + " in " * 200 + "\n",
+    "WARNING: " + "at " * 300 + "\n",
+    # a report that never ends until max lines, with long frame-like lines
+    "BUG: soft lockup\n" + "Call Trace:\n" + (" f+0x1/0x2" * 50 + "\n") * 10,
+    # cut-here storms and rulers
+    "------------[ cut here ]------------\n" + "=" * 300 + "\n",
+    # long lines full of literals
+    "[#" * 500 + "BUG" * 300 + "\n",
+    "[   1.000000][  T1] ------------[ cut here ]------------\n[   1.0][  T2] x\n",
+]
+CORPUS = ROOT / "tests" / "data" / "oops-corpus" / "syzkaller-linux"
+
+
+def _best(fn: Callable[[], object], runs: int = 3) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def linearity() -> list[dict[str, object]]:
+    """Time of 4x the input over time of 1x, per adversarial block and path."""
+    out: list[dict[str, object]] = []
+    for block in ADVERSARIAL:
+        small, big = (block * 200).encode(), (block * 800).encode()
+        t1 = _best(functools.partial(scan_bytes, small))
+        t4 = _best(functools.partial(scan_bytes, big))
+        s1 = _best(functools.partial(scan, small.decode()))
+        s4 = _best(functools.partial(scan, big.decode()))
+        out.append({"block": block[:30], "scan_bytes_4x_ratio": round(t4 / max(t1, 1e-6), 2),
+                    "scan_4x_ratio": round(s4 / max(s1, 1e-6), 2),
+                    "linear": t4 < 10 * max(t1, 1e-3) and s4 < 10 * max(s1, 1e-3)})
+    return out
+
+
+def tables_cost() -> dict[str, object]:
+    """The size of the knowledge tables, and the time to parse the labelled
+    corpus (report-dense logs: what the larger tables cost)."""
+    logs = [p.read_bytes() for p in sorted(CORPUS.iterdir())] if CORPUS.is_dir() else []
+    size = sum(len(x) for x in logs)
+    dt = _best(lambda: [scan_bytes(x) for x in logs]) if logs else 0.0
+    return {"headers": len(HEADERS), "generic_frames": len(GENERIC_FRAMES),
+            "suppressions": len(SUPPRESSIONS),
+            "skip_patterns": sum(len(h.skip.pattern.split("|(?:")) for h in HEADERS if h.skip),
+            "corpus_files": len(logs), "corpus_mb": round(size / 1e6, 2),
+            "corpus_s": round(dt, 3),
+            "corpus_ms_per_file": round(1000 * dt / len(logs), 2) if logs else None}
+
+
 def stats(xs: list[float]) -> dict[str, float]:
     return {"median_s": round(statistics.median(xs), 4), "min_s": round(min(xs), 4),
             "max_s": round(max(xs), 4), "n": len(xs)}
@@ -243,6 +307,8 @@ def main() -> int:
             "scanner_over_grep_time": (round(med / statistics.median(gtimes), 2)
                                        if gtimes else None),
             "line_api": line_api,
+            "tables": tables_cost(),
+            "linearity": linearity(),
             "goal_mb_per_s": 100,
             "goal_met": mb / med >= 100,
         }
@@ -250,7 +316,8 @@ def main() -> int:
             out["scan_bytes"]["found"] = found[:20]
             out["scan_bytes"]["expected"] = expected
         print(json.dumps(out, indent=2))
-        return 0 if found == expected else 1
+        linear = all(x["linear"] for x in out["linearity"])  # type: ignore[attr-defined]
+        return 0 if found == expected and linear else 1
     finally:
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)

@@ -160,11 +160,13 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_oops(args: argparse.Namespace) -> int:
-    """Oops reports in console logs: one JSON object per log per line, or text.
-    With --vmlinux, each report's text is symbolized (file:line, inlined frames)."""
+    """Oops reports in console logs: one JSON object per log per line, or text
+    (per report: where, kind, title, guilty frame).  With --vmlinux, each
+    report's text is symbolized (file:line, inlined frames) and the guilty
+    frame's file:line is given ("guilty_location" in JSON)."""
     from .errors import UserError
     from .parse.oops import scan_bytes
-    from .parse.symbolize import Symbolizer
+    from .parse.symbolize import Symbolizer, frame_location
 
     sym = None
     if args.vmlinux is not None:
@@ -186,6 +188,8 @@ def cmd_oops(args: argparse.Namespace) -> int:
             if sym is not None:
                 s = sym.symbolize(r.text)
                 d["text"], d["symbolized"] = s.text, s.resolved > 0
+                d["guilty_location"] = (frame_location(s.text, r.guilty_frame)
+                                        if r.guilty_frame else None)
                 notes.update(dict.fromkeys(f"{name}:{r.first_line}: {n}" for n in s.notes))
             out.append(d)
         if args.json:
@@ -197,6 +201,9 @@ def cmd_oops(args: argparse.Namespace) -> int:
             print(f"{where}: {d['kind']}: {d['title']}{extra}"
                   f"{' (corrupted)' if d['corrupted'] else ''}")
             if sym is not None:
+                if d["guilty_frame"]:
+                    print(f"  guilty frame: {d['guilty_frame']} "
+                          f"({d['guilty_location'] or 'no location'})")
                 print(d["text"])
     for note in notes:
         print(f"lam-harness: note: {note}", file=sys.stderr)

@@ -45,3 +45,25 @@ def debian_kernel() -> Path:
         need(False, f"Debian kernel unavailable: {e}")
         raise
     return art.bzimage
+
+
+_SUMMARY_KEY = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def terminal_summary(request: pytest.FixtureRequest) -> object:
+    """``terminal_summary(text)``: print ``text`` in pytest's terminal summary,
+    whatever the capture mode (figures that a test measures, e.g. the oops
+    corpus figures)."""
+    def add(text: str) -> None:
+        request.config.stash.setdefault(_SUMMARY_KEY, []).append(text)
+    return add
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
+                            config: pytest.Config) -> None:
+    texts = config.stash.get(_SUMMARY_KEY, [])
+    if texts:
+        terminalreporter.section("measured figures")
+        for text in texts:
+            terminalreporter.write_line(text)

@@ -7,30 +7,11 @@ does the same for a whole log (a ``str``), ``scan_bytes()`` for raw console
 bytes, much faster: it jumps from one prefilter hit to the next and only feeds
 the lines around them to the same scanner, with the same results.
 
-The oops knowledge lives in tables (after syzkaller's ``pkg/report``), modelled
-on the kernel's own printk formats (lib/bug.c, kernel/panic.c ``__warn``,
-arch/x86/kernel/dumpstack.c and traps.c, arch/x86/mm/fault.c,
-kernel/hung_task.c, kernel/watchdog.c, mm/kasan/report.c, lib/ubsan.c,
-kernel/locking/lockdep.c, kernel/rcu/tree_stall.h, mm/page_alloc.c ...):
-
-* ``HEADERS``: one :class:`Header` per report start: the kind, a literal that
-  must occur in the line, a regex matched at the start of the cleaned line,
-  how the report ends (:class:`End`), the title template, where the guilty
-  frame comes from (:class:`Src`, in order) and which frames to skip for this
-  kind on top of ``GENERIC_FRAMES``.
-* ``SUPPRESSIONS``: lines that look like headers but are not kernel bugs
-  (user-space segfaults and traps, ``ODEBUG: Out of memory``, ``lockdep is
-  turned off``, boot-time mitigation notices...).
-* ``GENERIC_FRAMES`` and the per-kind skip lists: call-trace frames that never
-  carry the blame (report and dump helpers, the warn/BUG/die/panic machinery,
-  exception and interrupt entry, sanitizer runtimes, allocators, string and
-  user-copy helpers, locking primitives...).
-
-``PREFILTER`` is a dozen literals: a line can only start, precede or mark a
-report if it contains one of them; the other lines never touch a regex while
-no report is open.  The die() lines of x86 (``Oops: general protection fault,
-...: 0000 [#1] ...``, ``invalid opcode: 0000 [#1]``...) are found by their
-``[#`` counter.
+The oops knowledge (report kinds with their start patterns, title formats,
+per-kind skip lists for the guilty-frame search, suppressions, the prefilter)
+is data in :mod:`harness.parse.oops_tables`; this module is the engine that
+applies it, and re-exports the tables' public names.  Only lines holding a
+``PREFILTER`` literal are matched against the headers while no report is open.
 
 Titles follow the convention of the kernel's bots, normalized so that the
 same bug gets the same title on every build: ``kernel BUG in f``, ``WARNING
@@ -105,11 +86,33 @@ as is every line outside a report.
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from .oops_tables import CUT_HERE as _CUT_HERE
+from .oops_tables import FUNC as _F
+from .oops_tables import (
+    GENERIC_FRAMES,
+    GRACE_LINES,
+    HEADERS,
+    NO_FRAME,
+    PREFILTER,
+    STALL_ANCHORS,
+    STALL_IRQ,
+    SUPPRESSIONS,
+    TITLE_REWRITES,
+    End,
+    Header,
+    Src,
+)
+from .oops_tables import REBOOT as _REBOOT
+from .oops_tables import RESTART as _RESTART
+from .oops_tables import rx_any as _rx
+
+_MAX_LINE = 1024  # printk never prints longer lines; matching looks no further
+_MAX_KEPT_LINE = 4096  # raw report lines are truncated to this many characters
 
 __all__ = [
     "End",
@@ -196,420 +199,10 @@ def dedup(reports: Iterable[Report]) -> list[tuple[str, int, Report]]:
     return [(k, n, r) for k, n, r in seen.values()]
 
 
-# --------------------------------------------------------------------------
-# Tables
-
-
-class End(enum.Enum):
-    """How a report of this kind ends (besides the universal end markers)."""
-
-    TRACE = "trace"  # only at ---[ end trace ]--- / ---[ end Kernel panic ]---
-    RULER = "ruler"  # at the ===== ruler closing a sanitizer report
-    STACK = "stack"  # at </TASK> closing the dump_stack() (until a die() line is seen)
-    PANIC = "panic"  # at ---[ end Kernel panic ]---, or after Kernel Offset:/Rebooting in
-    LINE = "line"  # the header line is the whole report (the reboot banner)
-
-
-class Src(enum.Enum):
-    """Where guilty-frame candidates come from, tried in the header's order."""
-
-    HEADER = "header"  # the function the header names ("in f+0x1/0x2", "at f.c:1 f+0x1/0x2")
-    BODY = "body"  # Header.body_func found in the report ("workfn=f")
-    RIP = "rip"  # the first "RIP: 0010:f+0x1/0x2" naming a kernel function
-    TRACE = "trace"  # reliable frames (no "?") after "Call Trace:"
-    AT = "at"  # lockdep's "(&lock){+.+.}, at: f+0x1/0x2" lines, in order
-    ALLOC = "alloc"  # frames after "page last allocated" (bad page state)
-    FRAMES = "frames"  # every reliable frame line of the report (KCSAN, KFENCE...)
-    # TRACE, ALLOC and FRAMES fall back to their "? f+0x1/0x2" frames when they
-    # have no reliable frame at all (see guilty_frame)
-
-
-@dataclass(frozen=True)
-class Header:
-    kind: str
-    literal: str  # must be a substring of the header line (and contain a PREFILTER literal)
-    regex: re.Pattern[str]  # re.match()ed against the cleaned line; group "hf": header func
-    end: End
-    title: str  # template: {func}, {hdr}, the regex's named groups, the fields
-    sources: tuple[Src, ...] = (Src.RIP, Src.TRACE)
-    skip: re.Pattern[str] | None = None  # frames never guilty for this kind
-    fallback: str | None = None  # title without a guilty frame (default: drop " in {func}")
-    fields: tuple[tuple[str, re.Pattern[str]], ...] = ()  # group 1 of the first body match
-    body_func: re.Pattern[str] | None = None  # group 1: a function named in the body
-    defaults: tuple[tuple[str, str], ...] = ()  # values for groups that did not match
-    die: bool = False  # a die() line ("Oops: ...: 0000 [#1]")
-    pre_die: bool = False  # a die() line usually follows: it continues this report
-    grace: int | None = None  # close as header-only when no stack dump starts in time
-    need_stack: bool = False  # ... and then it is no report at all
-
-
-def _rx(patterns: Iterable[str]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
-
-
-def _h(kind: str, literal: str, pattern: str, end: End, title: str, *,
-       skip: Iterable[str] = (), fields: Iterable[tuple[str, str]] = (),
-       body_func: str | None = None, **kw: Any) -> Header:
-    skip = tuple(skip)
-    return Header(kind, literal, re.compile(pattern), end, title,
-                  skip=_rx(skip) if skip else None,
-                  fields=tuple((k, re.compile(v)) for k, v in fields),
-                  body_func=re.compile(body_func) if body_func else None, **kw)
-
-
-GRACE_LINES = 20
-_MAX_LINE = 1024  # printk never prints longer lines; matching looks no further
-_MAX_KEPT_LINE = 4096  # raw report lines are truncated to this many characters
-
-# Frames that never carry the blame, whatever the report (re.search on the
-# function name, ".constprop.0"-like suffixes removed).
-GENERIC_FRAMES: tuple[str, ...] = (
-    # stack dumping, printing, the warn/BUG/die/panic machinery
-    r"^(?:__)?dump_stack", r"^show_(?:stack|regs|trace|ip|opcodes|iret|fault)", r"^__show_regs$",
-    r"^print_", r"^_*v?printk", r"^(?:__)?(?:dev|netdev)_(?:printk|emerg|alert|crit|err|warn"
-    r"|notice|info)", r"^v?s?n?printf$", r"^v?scnprintf$", r"^kv?asprintf$",
-    r"^(?:string|string_nocheck|pointer|format_decode|widen_string|symbol_string)$",
-    r"panic", r"^__warn", r"^warn_slowpath", r"^warn_alloc", r"^warn_bogus", r"^report_bug$",
-    r"^__report_bug", r"^handle_bug$", r"^fixup_bug", r"(?:^|_)trap$", r"^do_trap",
-    r"^(?:do_)?invalid_op$", r"^(?:__)?die(?:_|$)", r"^oops_", r"^__bug$",
-    r"^(?:__)?unwind_", r"^arch_stack_walk", r"^stack_trace_save",
-    # exception, interrupt, softirq, timer and syscall entry
-    r"^asm_", r"^exc_", r"^(?:__)?sysvec_", r"^(?:__)?common_interrupt", r"^irqentry_",
-    r"^do_(?:user|kern)_addr_fault", r"^handle_page_fault$", r"^(?:__)?do_page_fault",
-    r"^page_fault_oops$",
-    r"^kernelmode_fixup_or_oops", r"^(?:__)?bad_area", r"^no_context$", r"^spurious_kernel_fault",
-    r"^fixup_exception$", r"^ex_handler_", r"^do_(?:divide_error|general_protection|int3)",
-    r"^(?:__)?irq_exit", r"^irq_enter", r"^(?:__)?do_softirq", r"^handle_softirqs$",
-    r"^run_ksoftirqd$", r"^(?:_|__)?local_bh_enable", r"hrtimer_interrupt$",
-    r"^__hrtimer_run_queues$", r"^__run_hrtimer$", r"^call_timer_fn$",
-    r"^(?:__)?run_timers?(?:_|$)", r"^expire_timers$", r"^default_do_nmi$", r"^(?:__)?nmi_",
-    r"(?:^|_)nmi$",
-    r"^do_syscall_", r"^x64_sys_call$", r"^entry_SYSCALL", r"^entry_INT80", r"^syscall_exit",
-    r"^__syscall_exit", r"^syscall_trace_enter", r"^(?:__)?ret_from_fork", r"^kthread$",
-    # sanitizer runtimes and checkers (not the sanitizers' own test cases: kasan_memchr...)
-    r"^__kasan_", r"^kasan_(?:report|check_range|save_|set_track|poison|unpoison|slab_|kmalloc"
-    r"|krealloc|kfree_large|mempool_|record_aux|quarantine|non_canonical|byte_accessible"
-    r"|metadata|populate|cache_|complete_mode|print_|addr_to|shadow)",
-    r"^check_region_inline$", r"^check_slab_allocation$", r"^__asan_", r"^__hwasan_",
-    r"^__msan_", r"^_*kmsan_(?:report"
-    r"|internal_|get_|set_|check_|poison|unpoison|copy_|instrument|memmove|in_runtime|metadata"
-    r"|enter|leave|handle)", r"^_*kcsan_(?:setup_watchpoint|check_access|report|found_watchpoint)",
-    r"^__tsan_", r"^_*ubsan_", r"^_*kfence_(?:report|handle_page_fault|guarded_|protect"
-    r"|unprotect|check_canary|alloc|free|ksize|object_start|metadata)",
-    r"^check_memory_region", r"^(?:__)?check_object_size$", r"^check_heap_object$",
-    r"^read_word_at_a_time$", r"_nocheck$",
-    # string, memory and user-copy helpers: the caller is to blame
-    r"^_*mem(?:cpy|move|set|cmp|chr|scan|dup)", r"^kmemdup", r"^_*kstrn?dup",
-    r"^_*str(?:n|l|s)?(?:cpy|cat|cmp|casecmp|len|chr|rchr|nchr|str|sep|dup)",
-    r"^sized_strscpy$", r"^_*copy_(?:to|from)_user",
-    r"^copy_user_(?:generic|enhanced_fast_string|fast_string|short_string|handle_tail)",
-    r"^rep_movs_alternative$",
-    r"^_*(?:get|put)_user", r"^strn(?:cpy_from|len)_user$", r"^_*copy_(?:to|from)_iter",
-    r"^copy(?:in|out)$", r"^_*clear_user", r"_indirect_thunk_", r"^__x86_return_thunk$",
-    r"^__pfx_", r"^srso_", r"^retbleed_",
-    # allocators
-    r"^_*kv?[mzc]alloc(?:_(?:node|array|trace|large|order|track_caller|noprof|buckets|cache)"
-    r"\w*)?$", r"^_*do_kmalloc", r"^_*kv?realloc(?:_\w*noprof)?$",
-    r"^_*kmem_cache_(?:alloc|free|zalloc)\w*$", r"^_*kv?free(?:_sensitive|_rcu\w*|_bulk|_const"
-    r"|_skb\w*|_call_rcu)?$", r"^_*consume_skb", r"^skb_release_", r"^skb_free_head$",
-    r"^kfree_skbmem$", r"^_*v[mz]alloc(?:_(?:node|user|huge|32|noprof|array)\w*)?$",
-    r"^vfree(?:_atomic)?$", r"^_*slab_", r"^___slab_alloc", r"^new_slab$",
-    r"^allocate_slab$", r"^alloc_slab_page$", r"^setup_object$", r"^_*alloc_pages",
-    r"^alloc_page", r"^__get_free_pages$", r"^get_zeroed_page", r"^_*free_pages",
-    r"^__free_page", r"^free_unref_page", r"^_*folio_alloc", r"^post_alloc_hook$",
-    r"^prep_new_page$", r"^get_page_from_freelist$", r"^__alloc_frozen", r"_noprof$",
-    r"^_*should_fail", r"^kmemleak_",
-    # locking, lockdep, might_sleep
-    r"^_raw_", r"^__raw_", r"^do_raw_", r"^(?:native_)?queued_(?:spin|read|write)_lock",
-    r"^_*(?:spin|read|write)_(?:un)?lock", r"^_*mutex_(?:un)?lock", r"^__mutex_", r"^rt_mutex_",
-    r"^__rt_mutex", r"^_*rwsem_", r"^_*down(?:_|$)", r"^_*up(?:_read|_write)?$",
-    r"^_*percpu_(?:down|up)_", r"^lock_(?:acquire|release|acquired|contended)",
-    r"^__lock_(?:acquire|release)", r"^lockdep_", r"^mark_lock", r"^mark_usage",
-    r"^_*lock_is_held", r"^validate_chain$",
-    r"^check_(?:noncircular|prev_add|prevs_add|deadlock|irq_usage|usage_|flags)",
-    r"^debug_check_no_locks", r"^valid_state$", r"^_*might_(?:sleep|resched|fault|alloc)",
-    r"^rcu_lock_acquire", r"^_*rcu_read_(?:un)?lock", r"^preempt_count_(?:add|sub)$",
-    # debug objects, list debugging, refcounts
-    r"^debug_object", r"^debug_print_object$", r"^_*debug_check_no_obj_freed",
-    r"^(?:timer|work|hrtimer)_(?:is_static_object|fixup_)", r"^__list_", r"^_*refcount_",
-    r"^kref_(?:get|put)",
-)
-
-# Kind-specific frames (on top of GENERIC_FRAMES).
-_WAITING = (  # a task waiting for something: the waiter is to blame, not the wait
-    r"^_*schedule", r"^io_schedule", r"^preempt_schedule", r"^__switch_to", r"^context_switch$",
-    r"^finish_task_switch", r"^_*wait_for_", r"^_*wait_(?:on|event|rcu_gp)", r"^__wait_",
-    r"^do_wait_for_common$", r"^out_of_line_wait_on_bit", r"^bit_wait", r"^folio_wait",
-    r"^__folio_lock", r"^__lock_page", r"^prepare_to_wait", r"^finish_wait$",
-    r"^_*synchronize_(?:rcu|srcu|sched|net)", r"^rcu_barrier", r"^_*flush_work",
-    r"^_*flush_workqueue", r"^__cancel_work", r"^cancel_(?:delayed_)?work_sync$",
-    r"^kthread_stop", r"^_*refrigerator", r"^do_nanosleep$", r"^hrtimer_nanosleep$",
-    r"^msleep", r"^usleep", r"^schedule_(?:hr)?timeout", r"^(?:rwbase|rtlock)_",
-    r"^_*percpu_rwsem_", r"^_*cond_resched",
-)
-_TIMER_IRQ = (  # the detector runs in the timer interrupt; a preempted task is in schedule()
-    r"apic_timer_interrupt", r"^_*hrtimer", r"^tick_", r"^update_process_times$",
-    r"^(?:sched|scheduler)_tick$", r"^watchdog", r"^softlockup", r"^irq_", r"^__irq_",
-    r"^(?:__)?sysvec", r"^account_", r"^arch_trigger_cpumask_backtrace",
-    r"^_*schedule", r"^preempt_schedule", r"^__switch_to", r"^context_switch$",
-    r"^finish_task_switch",
-)
-_RCU = (r"rcu",)
-_LOCKDEP_WQ = (  # locks that the workqueue code takes on behalf of work items
-    r"^process_one_work$", r"^_*flush_workqueue$", r"^drain_workqueue$",
-    r"^destroy_workqueue$", r"^_*flush_work$",
-)
-_SLAB = (r"slab", r"^_*check_", r"^free_debug_processing$", r"^on_freelist$", r"^object_err$",
-         r"^_*kmem_cache", r"^_*do_slab_free$", r"^free_to_partial_list$")
-_BAD_PAGE = (r"(?:free|put|get|update|release)_pages?(?:_|$)", r"^free_unref", r"^_*folio",
-             r"^truncate_inode_pages", r"^page_frag_free", r"alloc", r"^vmap", r"page_owner",
-             r"^bad_page$", r"^free_page_is_bad", r"^free_pages_prepare$", r"^free_tail_page",
-             r"^check_new_page", r"^release_pages$", r"^__page_cache_release$",
-             r"^destroy_large_folio$", r"^__put_page$")
-_ODEBUG = (r"^debug_", r"rcu", r"^_*hrtimer_", r"timer", r"^_*(?:queue|cancel|flush|insert)_work",
-           r"^percpu_", r"^_*kmem_", r"^_*kv?free", r"^vfree", r"^call_rcu",
-           r"^_*free_object", r"^lookup_object")
-_PREEMPT = (r"^debug_smp_processor_id$", r"^check_preemption_disabled$", r"preempt",
-            r"processor_id", r"this_cpu_")
-_SPIN = (r"^spin_", r"^do_raw_", r"_lock$", r"_unlock$", r"_trylock$", r"^spin_dump$",
-         r"^spin_bug$", r"^rwlock_bug$")
-_MEMLEAK = (r"kmemleak", r"alloc", r"kmem", r"slab", r"^create_object", r"^idr_get",
-            r"^list_lru_init", r"^pcpu_create")
-
-_OOPS = r"(?:Oops: )?"  # 6.10+ prefixes every x86 die() line with "Oops: "
-_F = r"[A-Za-z_.$][\w.$]*"  # a function name
-_HF = rf"(?P<hf>{_F})"
-_DIE_TAIL = r": [0-9a-f]{4,} \[#\d+\]"  # "...: 0000 [#1]"
-_LOCKDEP_PREFIX = r"(?:\[ )?(?:WARNING|INFO|BUG): "
-_KASAN_ACCESS = (("access", r"^(Read|Write) (?:of size \d+ )?at addr"),)
-_WARN_AT = rf"at (?:(?P<file>[^\s:]+):\d+ ?)?(?:{_HF}(?=\+0x|\(\)|\s|$))?"
-
-
-def _warn_file(path: str, title: str, skip: Iterable[str] = ()) -> Header:
-    """A WARN() in a helper that reports someone else's bug (refcount, ODEBUG...)."""
-    return _h("WARNING", f"at {path}:", r"WARNING: .*\bat " + re.escape(path) + rf":\d+(?: {_HF})?",
-              End.TRACE, title, sources=(Src.HEADER, Src.RIP, Src.TRACE), skip=skip)
-
-
-# Order matters: the first match wins, so specific entries come before the
-# generic ones they overlap with ("BUG: KASAN:" before "BUG: ").
-HEADERS: tuple[Header, ...] = (
-    # ---- sanitizers: "BUG: KASAN: slab-out-of-bounds in foo+0x1/0x2", between rulers
-    _h("KASAN", "BUG: KASAN: ", rf"BUG: KASAN: (?P<bug>[^\[]+?)(?: in {_HF}|$)",
-       End.RULER, "KASAN: {bug} {access} in {func}", sources=(Src.HEADER, Src.TRACE, Src.FRAMES),
-       fields=_KASAN_ACCESS),
-    _h("KFENCE", "BUG: KFENCE: ", rf"BUG: KFENCE: (?P<bug>[^\[]+?)(?: in {_HF}|$)",
-       End.RULER, "KFENCE: {bug} in {func}", sources=(Src.HEADER, Src.FRAMES)),
-    _h("KMSAN", "BUG: KMSAN: ", rf"BUG: KMSAN: (?P<bug>[^\[]+?)(?: in {_HF}|$)",
-       End.RULER, "KMSAN: {bug} in {func}", sources=(Src.HEADER, Src.FRAMES)),
-    _h("KCSAN", "BUG: KCSAN: ", r"BUG: KCSAN: (?P<rest>.+)",
-       End.RULER, "KCSAN: {rest}", sources=(Src.HEADER, Src.FRAMES)),
-    _h("UBSAN", "UBSAN: ", r"UBSAN: (?P<bug>.+?) in (?P<file>[^\s:]+)", End.RULER,
-       "UBSAN: {bug} in {func}", sources=(Src.TRACE, Src.FRAMES), skip=(r"overflow$",),
-       fallback="UBSAN: {bug} in {file}"),
-    # ---- lockups, stalls, hangs: a show_regs() / dump_stack() and no end marker
-    _h("soft lockup", "BUG: soft lockup", r"(?:NMI )?(?:watchdog: )?BUG: soft lockup", End.STACK,
-       "BUG: soft lockup in {func}", skip=_TIMER_IRQ),
-    _h("hard lockup", "hard LOCKUP", r"(?:NMI watchdog: |watchdog: )?Watchdog detected hard LOCKUP",
-       End.STACK, "Watchdog detected hard LOCKUP in {func}", skip=_TIMER_IRQ),
-    _h("RCU stall", "INFO: rcu",
-       r"(?:rcu: )?INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls? on", End.STACK,
-       "INFO: rcu detected stall in {func}", skip=_TIMER_IRQ + _RCU),
-    _h("hung task", "INFO: task ", r"INFO: task \S+ blocked for more than", End.STACK,
-       "INFO: task hung in {func}", sources=(Src.TRACE,), skip=_WAITING),
-    _h("hung task", "INFO: task ", r"INFO: task \S+ can't die for more than", End.STACK,
-       "INFO: task can't die in {func}", sources=(Src.TRACE,), skip=_WAITING),
-    # ---- lockdep (kernel/locking/lockdep.c); [ INFO: ... ] and BUG: before 4.x
-    *(_h("lockdep", lit, _LOCKDEP_PREFIX + rx, End.STACK, title,
-         sources=(Src.AT, Src.TRACE), skip=_LOCKDEP_WQ)
-      for lit, rx, title in (
-          ("circular locking", r"possible circular locking dependency detected",
-           "possible deadlock in {func}"),
-          ("recursive locking", r"possible recursive locking detected",
-           "possible deadlock in {func}"),
-          ("lock inversion", r"possible irq lock inversion dependency detected",
-           "possible deadlock in {func}"),
-          ("lock order detected", r"\S+-safe -> \S+-unsafe lock order detected",
-           "possible deadlock in {func}"),
-          ("inconsistent lock state", r"inconsistent lock state",
-           "inconsistent lock state in {func}"),
-          ("bad unlock balance", r"bad unlock balance detected",
-           "WARNING: bad unlock balance in {func}"),
-          ("still has locks held", r"\S+ still has locks held",
-           "WARNING: still has locks held in {func}"),
-          ("lock held when returning", r"lock held when returning to user space",
-           "WARNING: lock held when returning to user space in {func}"),
-          ("Invalid wait context", r"Invalid wait context", "BUG: Invalid wait context in {func}"),
-      )),
-    _h("lockdep", "held lock freed", _LOCKDEP_PREFIX + r"held lock freed", End.STACK,
-       "WARNING: held lock freed in {func}", sources=(Src.TRACE, Src.AT)),
-    _h("lockdep", "Nested lock", _LOCKDEP_PREFIX + r"Nested lock was not taken", End.STACK,
-       "WARNING: Nested lock was not taken in {func}", sources=(Src.TRACE,)),
-    _h("lockdep", "suspicious RCU usage", _LOCKDEP_PREFIX + r"suspicious RCU usage", End.STACK,
-       "WARNING: suspicious RCU usage in {func}", sources=(Src.TRACE,),
-       skip=_RCU + (r"^_*kmem", r"slab")),
-    _h("lockdep", "INFO: trying to register non-static key",
-       r"INFO: trying to register non-static key", End.STACK,
-       "INFO: trying to register non-static key in {func}", sources=(Src.TRACE,),
-       skip=(r"^register_lock_class$", r"^look_up_lock_class$")),
-    _h("lockdep", "BUG: looking up invalid subclass", r"BUG: looking up invalid subclass",
-       End.STACK, "BUG: looking up invalid subclass in {func}", sources=(Src.TRACE,)),
-    _h("lockdep", "BUG: MAX_", r"BUG: (?P<what>MAX_\w+) too low", End.STACK,
-       "BUG: {what} too low!", grace=GRACE_LINES),
-    _h("lockdep", "WARNING: ", r"WARNING: (?:chain_key collision|bad contention detected)",
-       End.STACK, "{hdr} in {func}", sources=(Src.TRACE,)),
-    # ---- die() lines (x86); "Oops: " prefix since 6.10
-    _h("general protection fault", "[#", _OOPS + r"general protection fault(?::|,) .*\[#\d+\]",
-       End.TRACE, "general protection fault in {func}", die=True),
-    _h("invalid opcode", "[#", _OOPS + r"invalid opcode" + _DIE_TAIL, End.TRACE,
-       "invalid opcode in {func}", die=True),
-    _h("divide error", "[#", _OOPS + r"divide error" + _DIE_TAIL, End.TRACE,
-       "divide error in {func}", die=True),
-    _h("stack segment", "[#", _OOPS + r"stack segment" + _DIE_TAIL, End.TRACE,
-       "stack segment fault in {func}", die=True),
-    _h("double fault", "[#", _OOPS + r"double fault" + _DIE_TAIL, End.TRACE,
-       "PANIC: double fault in {func}", die=True),
-    _h("Oops", "[#", _OOPS + r"(?:stack guard page|kernel stack overflow \([\w-]+\))"
-       + _DIE_TAIL, End.TRACE, "BUG: stack guard page was hit in {func}", die=True),
-    # "Oops: 0000 [#1]" (page fault before 6.10), "Oops: Oops: 0000 [#1]" (6.10+),
-    # "Oops: int3: 0000 [#1]", arm64 "Internal error: Oops: 0000000096000005 [#1]",
-    # MIPS "Oops[#1]:", arm "Oops - BUG: 0 [#1]"
-    _h("Oops", "[#", r"(?:Internal error: )?Oops(?:: (?:(?P<what>[^:\[]+?): )?[0-9a-f]+ \[#\d+\]"
-       r"|\[#\d+\]| - \w+: \d+ \[#\d+\])", End.TRACE, "{what} in {func}", die=True,
-       defaults=(("what", "Oops"),)),
-    _h("Oops", "[#", r"(?P<what>int3|Bad pagetable|[a-z][a-z ]*[a-z])" + _DIE_TAIL, End.TRACE,
-       "{what} in {func}", die=True),
-    # ---- headers that a die() line follows
-    _h("double fault", "PANIC: double fault", r"PANIC: double fault", End.TRACE,
-       "PANIC: double fault in {func}", pre_die=True),
-    _h("kernel BUG", "kernel BUG at ", r"kernel BUG at lib/list_debug\.c", End.TRACE,
-       "BUG: corrupted list in {func}", pre_die=True, skip=(r"^_*h?list_",)),
-    _h("kernel BUG", "kernel BUG at ", r"kernel BUG at mm/usercopy\.c", End.TRACE,
-       "BUG: bad usercopy in {func}", pre_die=True, skip=(r"usercopy", r"^__check", r"^check_")),
-    _h("kernel BUG", "kernel BUG at ", r"kernel BUG at (?P<file>[^\s:]+)", End.TRACE,
-       "kernel BUG in {func}", pre_die=True, skip=(r"^skb_",),
-       fallback="kernel BUG at {file}"),
-    _h("kernel BUG", "Kernel BUG at ", rf"Kernel BUG at {_HF}", End.TRACE,
-       "kernel BUG in {func}", pre_die=True, sources=(Src.HEADER, Src.RIP, Src.TRACE),
-       skip=(r"^skb_",)),
-    _h("BUG", "BUG: ", r"BUG: (?:kernel NULL pointer dereference"
-       r"|unable to handle kernel NULL pointer dereference)", End.STACK,
-       "BUG: unable to handle kernel NULL pointer dereference in {func}",
-       pre_die=True, grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: unable to handle (?:kernel paging request|page fault|kernel\b)",
-       End.STACK, "BUG: unable to handle kernel paging request in {func}",
-       pre_die=True, grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: (?:\w+ )?stack guard page was hit", End.STACK,
-       "BUG: stack guard page was hit in {func}", pre_die=True, grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: sleeping function called from invalid context", End.STACK,
-       "BUG: sleeping function called from invalid context in {func}", sources=(Src.TRACE,),
-       skip=_WAITING, pre_die=True, grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: scheduling while atomic", End.STACK,
-       "BUG: scheduling while atomic in {func}", sources=(Src.TRACE,),
-       skip=_WAITING + (r"^__schedule_bug$", r"^schedule_debug", r"^do_task_dead$"),
-       pre_die=True, grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: using (?P<what>\w+\(\)) in preemptible", End.STACK,
-       "BUG: using {what} in preemptible code in {func}", sources=(Src.TRACE,),
-       skip=_PREEMPT, pre_die=True, grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: (?P<lock>spinlock|rwlock) (?P<what>lockup suspected|already unlocked"
-       r"|recursion|cpu recursion|bad magic|wrong owner|wrong CPU|trylock failure on UP)",
-       End.STACK, "BUG: {lock} {what} in {func}", sources=(Src.TRACE,), skip=_SPIN,
-       pre_die=True, grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: Bad page (?P<what>state|map|cache) in ", End.STACK,
-       "BUG: Bad page {what} in {func}", sources=(Src.ALLOC, Src.TRACE), skip=_BAD_PAGE,
-       pre_die=True, grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: workqueue lockup", End.STACK, "BUG: workqueue lockup",
-       grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: workqueue leaked (?P<what>[^:]+?):", End.STACK,
-       "BUG: workqueue leaked {what} in {func}", sources=(Src.BODY, Src.TRACE),
-       body_func=rf"(?:workfn=|last function: )({_F})", pre_die=True, grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: Bad rss-counter state", End.STACK, "BUG: Bad rss-counter state",
-       grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: non-zero (?P<what>\w+) on freeing mm", End.STACK,
-       "BUG: non-zero {what} on freeing mm", grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: Dentry .*still in use", End.STACK,
-       "BUG: Dentry still in use in {func}", sources=(Src.TRACE,), grace=GRACE_LINES),
-    _h("BUG", "BUG: ", r"BUG: memory leak", End.STACK, "memory leak in {func}",
-       sources=(Src.FRAMES,), skip=_MEMLEAK, grace=GRACE_LINES),
-    # SLUB debugging: "BUG kmalloc-64 (Not tainted): Object already free"
-    _h("BUG", "BUG ", r"BUG [\w.:-]+ \([^)]*\): (?P<msg>.+)", End.STACK,
-       "BUG: {msg} in {func}", sources=(Src.TRACE,), skip=_SLAB, grace=GRACE_LINES),
-    # any other "BUG: ...": a die() line follows, or a dump_stack(), or nothing
-    _h("BUG", "BUG: ", r"BUG: \S", End.STACK, "{hdr}", pre_die=True, grace=GRACE_LINES),
-    # ---- WARN(): "WARNING: CPU: 0 PID: 1 at lib/foo.c:12 foo+0x1/0x2", then ---[ end trace ]---
-    _warn_file("lib/refcount.c", "WARNING: refcount bug in {func}"),
-    _warn_file("lib/debugobjects.c", "WARNING: ODEBUG bug in {func}", _ODEBUG),
-    _warn_file("kernel/locking/lockdep.c", "WARNING: locking bug in {func}"),
-    _warn_file("mm/usercopy.c", "WARNING: bad usercopy in {func}", (r"usercopy", r"^__check")),
-    _warn_file("lib/kobject.c", "WARNING: kobject bug in {func}", (r"^kobject",)),
-    _warn_file("fs/proc/generic.c", "WARNING: proc registration bug in {func}", (r"^_*proc_",)),
-    _warn_file("lib/list_debug.c", "BUG: corrupted list in {func}", (r"^_*h?list_",)),
-    _h("WARNING", "WARNING: ", r"WARNING: (?:CPU: \d+ (?:UID: \d+ )?PID: \d+ )?" + _WARN_AT,
-       End.TRACE, "WARNING in {func}", sources=(Src.HEADER, Src.RIP, Src.TRACE),
-       fallback="WARNING at {file}"),
-    _h("WARNING", "WARNING: ", r"WARNING: \S", End.STACK, "{hdr} in {func}",
-       sources=(Src.RIP, Src.TRACE), grace=GRACE_LINES, need_stack=True),
-    # ---- panic(): "Kernel panic - not syncing: <message>"
-    _h("panic", "Kernel panic - not syncing",
-       rf"Kernel panic - not syncing: stack-protector: .*corrupted in: (?:{_HF})?", End.PANIC,
-       "kernel panic: stack is corrupted in {func}", sources=(Src.HEADER, Src.TRACE),
-       skip=(r"^__stack_chk_fail$",)),
-    _h("panic", "Kernel panic - not syncing",
-       r"Kernel panic - not syncing: corrupted stack end", End.PANIC,
-       "kernel panic: corrupted stack end in {func}", sources=(Src.TRACE,), skip=_WAITING),
-    _h("panic", "Kernel panic - not syncing",
-       r"Kernel panic - not syncing: (?P<msg>Attempted to kill init!)", End.PANIC,
-       "kernel panic: {msg}"),
-    _h("panic", "Kernel panic - not syncing", r"Kernel panic - not syncing: ?(?P<msg>.*)",
-       End.PANIC, "kernel panic: {msg}"),
-    # ---- a new kernel booting: "Linux version 6.12.0 (user@host) (gcc ...) #1 SMP ..."
-    _h("reboot", "Linux version ", r"Linux version \S+ \(", End.LINE, "unexpected kernel reboot",
-       sources=()),
-)
-
-_REBOOT = next(h for h in HEADERS if h.end is End.LINE)
-
-# Lines that match a header (or could) but are not kernel bugs.  They never
-# start a report; inside an open report they are kept as ordinary lines.
-SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (why, re.compile(rx))
-    for why, rx in (
-        ("user-space segfault", r"\[\d+\]: segfault at [0-9a-f]+ ip "),
-        ("user-space trap", r"^traps: \S+\[\d+\] "),
-        ("debugobjects out of memory", r"ODEBUG: Out of memory"),
-        ("lockdep off", r"lockdep is turned off|turning off the locking correctness validator"),
-        ("NMI handler latency", r"INFO: NMI handler \(.*\) took too long to run"),
-        ("RCU stall already over", r"INFO: Stall ended before state dump start"),
-        ("rate-limit notice", r"BUG: Bad page state: \d+ messages suppressed"),
-        ("sshd", r"WARNING: /etc/ssh/moduli does not exist"),
-        ("mand mount option", r"WARNING: [Tt]he mand mount option"),
-        ("glibc dump", r"WARNING: Unsupported flag value\(s\) of 0x[0-9a-f]+ in DT_FLAGS_1"),
-        ("mitigation notice", r"WARNING: Unprivileged eBPF is enabled"),
-        ("mitigation notice", r"WARNING: See https\S* for mitigation options"),
-        ("mitigation notice", r"WARNING: kernel not compiled with CPU_SRSO"),
-        ("workqueue notice", r"WARNING: workqueue cpumask: online intersect > possible"),
-        ("fbcon notice", r"WARNING: fbcon: Driver .* missed to adjust virtual screen size"),
-        (
-            "unwinder notice inside a trace",
-            r"WARNING: (?:stack recursion on stack type|stack going in the wrong direction"
-            r"|kernel stack (?:regs|frame pointer) at|can't (?:access|dereference) registers at)",
-        ),
-    )
-)
 _SUPPRESS_RE = _rx(rx.pattern for _, rx in SUPPRESSIONS)
 
 _GENERIC_RE = _rx(GENERIC_FRAMES)
 
-_CUT_HERE = "[ cut here ]"
-_RULER_LITERAL = "=========="  # a ruler is at least 20 "=" (see _is_ruler)
-_RESTART = "Restarting system"  # kernel/reboot.c: a reboot the user asked for
-
-#: A line can only be a header, a cut-here line, a ruler or a restart notice
-#: if it contains one of these (die() lines by their "[#1]" counter).
-PREFILTER: tuple[str, ...] = (
-    "BUG", "WARNING", "INFO: ", "UBSAN: ", "Kernel panic", "[#", "LOCKUP", "PANIC: double fault",
-    "Linux version", _CUT_HERE, _RULER_LITERAL, _RESTART,
-)
 _PREFILTER_SEARCH = re.compile("|".join(re.escape(lit) for lit in PREFILTER)).search
 
 
@@ -627,7 +220,24 @@ def _finder(lit: str) -> tuple[bytes, re.Pattern[bytes] | None]:
     return b, re.compile(re.escape(b))
 
 
-_FINDERS = tuple(_finder(lit) for lit in PREFILTER)
+def _finders(lits: tuple[str, ...]) -> tuple[tuple[bytes, re.Pattern[bytes] | None], ...]:
+    """One search per literal, but literals with the same first two characters
+    share one regex (``Un(?:able to handle kernel |handled fault)``): a pass
+    over the buffer per group, as every pass costs about the same."""
+    groups: dict[str, list[str]] = {}
+    for lit in lits:
+        groups.setdefault(lit[:2] if len(lit) > 2 else lit, []).append(lit)
+    out = []
+    for key, group in groups.items():
+        if len(group) == 1:
+            out.append(_finder(group[0]))
+            continue
+        alts = "|".join(re.escape(x[2:]) for x in group)
+        out.append((key.encode(), re.compile(re.escape(key).encode() + f"(?:{alts})".encode())))
+    return tuple(out)
+
+
+_FINDERS = _finders(PREFILTER)
 
 # --------------------------------------------------------------------------
 # Line helpers
@@ -638,14 +248,17 @@ _FINDERS = tuple(_finder(lit) for lit in PREFILTER)
 _PREFIX_RE = re.compile(r"(?:<\d{1,3}>)?(?:\[ *\d+\.\d+\] ?)?(?:\[ *([TC]\d+)\] ?)?")
 _TS_RE = re.compile(r"(?:<\d{1,3}>)?\[ *\d+\.\d+\]")
 _TS_BYTES_RE = re.compile(rb"(?m)^(?:<\d{1,3}>)?\[ *\d+\.\d+\]")
+_TOOL_TS_RE = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? ")
 _MID_TS_RE = re.compile(r"\[ *\d+\.\d{6}\](?:\[ *[TC]\d+\])? ?")
 
 _END_TRACE = "---[ end trace"
 _END_PANIC = "---[ end Kernel panic"
 _PANIC_SOFT_END = ("Kernel Offset:", "Rebooting in ")
 _DROPPED = "printk messages dropped"
+_TRACE_STARTS = ("Call Trace:", "Call trace:", "  backtrace:")  # the last: kmemleak
 # A stack dump has begun (for the grace rule of a bare "BUG:" header).
 _STACK_STARTS = (
+    "unreferenced object ",
     "CPU: ", "Call Trace:", "Call trace:", "Hardware name:", "Modules linked in:", "RIP: ",
     "#PF: ", "Workqueue: ", "stack backtrace:", "task:", "Tainted: ", "Comm: ", "PGD ", "CR2: ",
     "irq event stamp:", "page:", "caller is ", "Preemption disabled at:",
@@ -655,14 +268,19 @@ _STACK_STARTS = (
 # and <IRQ>-like markers (indented), pt_regs ("RIP: ...", "Code: ..."), old
 # un-indented frames ("[<ffffffff81000000>] ...").  Before 5.16 there is no
 # "</TASK>": the first other line ends a dump_stack() report.
-_IN_STACK_RE = re.compile(r"\s|\[<|[A-Z][A-Za-z0-9_]{0,15}: |$")
+_PPC_FRAME_RE = re.compile(r"\[[0-9a-f]{8,16}\] \[")
+_IN_STACK_RE = re.compile(r"\s|\[<|\[[0-9a-f]{8,16}\] \[|[A-Z][A-Za-z0-9_]{0,15}: |$"
+                          r"|NMI backtrace for cpu|Sending NMI from CPU|Hardware name: |rcu: |task:"
+                          r"|Call [Tt]race:")
 
 _RIP_RE = re.compile(
     rf"\b(?:RIP|EIP|IP): (?:[0-9a-f]{{4}}:)?(?:\[<[0-9a-f]+>\] *)*({_F})\+0x"
-    rf"|^pc : ({_F})\+0x"
+    rf"|^(?:pc : |PC is at )({_F})\+0x"  # arm64, arm and arm64 before 4.x
 )
 _FRAME_RE = re.compile(
-    r"\s+(?:\[<[0-9a-f]+>\]\s+)?(\?\s+)?(?:\[<[0-9a-f]+>\]\s+)?"
+    # powerpc: "[c000000049a87710] [c0000000000286fc] func+0x43c/0x6d0" (stack, address)
+    r"(?:\s+|\[[0-9a-f]{8,16}\] \[[0-9a-f]{8,16}\] )"
+    r"(?:\[<[0-9a-f]+>\]\s+)?(\?\s+)?(?:\[<[0-9a-f]+>\]\s+)?"
     rf"({_F})(?:\+0x[0-9a-f]+/0x[0-9a-f]+|(?= \S+\.\w+:\d+))"
 )
 _AT_RE = re.compile(rf"\bat: (?:\[<[0-9a-f]+>\] *)?({_F})\+0x")
@@ -712,6 +330,12 @@ def _match_header(text: str) -> tuple[Header, str, re.Match[str]] | None:
     found = _match_at_start(text)
     if found is not None:
         return found[0], text, found[1]
+    # A tool's own timestamp before a kernel message: "2018/01/09 14:28:48 BUG: ..."
+    m = _TOOL_TS_RE.match(text)
+    if m is not None:
+        found = _match_at_start(text[m.end():])
+        if found is not None:
+            return found[0], text[m.end():], found[1]
     # A kernel message glued to the end of user output: "# [   12.3] BUG: ..."
     last = None
     for m in _MID_TS_RE.finditer(text, 1):
@@ -741,6 +365,9 @@ def is_generic_frame(name: str, skip: re.Pattern[str] | None = None) -> bool:
 _NORMALIZE = (
     # "ip6_fragment+0x1052/0x2d80" -> "ip6_fragment": offsets change with every build
     (re.compile(r"([A-Za-z_.$][\w.$]*)\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?"), r"\1"),
+    # syzkaller's programs: "syz-executor1", "syz-executor.3", "syz.9.803" -> one name
+    (re.compile(r"\bsyz-executor[.\d]*\d\b"), "syz-executor"),
+    (re.compile(r"\bsyz\.\d+\.\d+\b"), "syz"),
     # addresses and other long hex numbers
     (re.compile(r"\b0x[0-9a-fA-F]+\b"), "ADDR"),
     (re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"), "ADDR"),
@@ -791,6 +418,8 @@ def _fill(template: str, values: dict[str, str], func: str | None) -> str:
     text = template.format_map(_Values(values, func=sentinel))
     text = normalize_title(text)
     text = " ".join(text.split())
+    for rx, repl in TITLE_REWRITES:
+        text = rx.sub(repl, text)
     return text.replace(sentinel, func or "")
 
 
@@ -799,7 +428,7 @@ def _title(h: Header, values: dict[str, str], func: str | None) -> str:
         return _fill(h.title, values, func)
     fallback = h.fallback
     if fallback is None or any(not values.get(k) for k in re.findall(r"{(\w+)}", fallback)):
-        fallback = h.title.replace(" in {func}", "").replace("{func}", "")
+        return _fill(h.title, values, NO_FRAME)
     return _fill(fallback, values, None)
 
 
@@ -818,6 +447,7 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
     unsure: dict[Src, list[str]] = {s: [] for s in _UNRELIABLE}
     want = set(h.sources)
     in_trace = in_alloc = at_next = False
+    seq: list[str] = []  # reliable trace frames and the RIPs inside the trace, in order
     body_func = h.body_func
     for t in body[1:]:
         if at_next:
@@ -830,11 +460,14 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
             m = body_func.search(t)
             if m is not None:
                 out[Src.BODY].append(_func(m.group(1)))
-        if "IP: " in t or t.startswith("pc : "):
-            if not out[Src.RIP]:
-                m = _RIP_RE.search(t)
-                if m is not None:
-                    out[Src.RIP].append(_func(m.group(1) or m.group(2)))
+        if "IP: " in t or t.startswith(("pc : ", "PC is at ")):
+            m = _RIP_RE.search(t)
+            if m is not None:
+                name = _func(m.group(1) or m.group(2))
+                if not out[Src.RIP]:
+                    out[Src.RIP].append(name)
+                if in_trace:
+                    seq.append(name)  # where the interrupted code was: a stall's frame
             continue
         if t.startswith(("Call Trace:", "Call trace:")):
             in_trace, in_alloc = True, False
@@ -850,7 +483,7 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
             if t.rstrip().endswith("at:"):
                 at_next = True
                 continue
-        if t[:1] not in (" ", "\t"):
+        if t[:1] not in (" ", "\t") and not _PPC_FRAME_RE.match(t):
             in_alloc = False
             continue
         m = _FRAME_RE.match(t)
@@ -864,9 +497,36 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
         dest[Src.FRAMES].append(name)
         if in_trace:
             dest[Src.TRACE].append(name)
+            if dest is out:
+                seq.append(name)
         if in_alloc:
             dest[Src.ALLOC].append(name)
+    if Src.STALL in want:
+        # reliable frames only: the caller of an anchor among "?" guesses is a guess
+        out[Src.STALL] = _stall_frame(seq, h.skip)
     return out, unsure
+
+
+def _stall_frame(frames: list[str], skip: re.Pattern[str] | None) -> list[str]:
+    """The looping function of a stall or lockup trace (``STALL_ANCHORS``), if
+    any: the frames after the timer interrupt that ran the detector (the
+    first one: the interrupted code may be a softirq on the way out of an
+    earlier interrupt), the caller of the first anchor that is not generic."""
+    start = 0
+    for i, name in enumerate(frames):
+        if STALL_IRQ.search(name):
+            start = i + 1
+            break
+    prev = None
+    for name in frames[start:]:
+        for rx, take in STALL_ANCHORS:
+            if rx.search(name):
+                if take == "self":
+                    return [name]
+                return [prev] if prev is not None else []
+        if not is_generic_frame(name, skip):
+            prev = name
+    return []
 
 
 _WHERE = (Src.HEADER, Src.RIP, Src.AT, Src.BODY)  # sources that name where it happened
@@ -917,6 +577,8 @@ class _Open:
     stack_seen: bool = False
     soft_end: bool = False
     cut_tail: bool = False  # the last line is a cut-here line
+    # a panic() inside the report: (index in lines, header, its text, its match)
+    panic: tuple[int, Header, str, re.Match[str]] | None = None
     dropped: bool = False  # "printk messages dropped" inside the report
     in_trace: bool = False  # "Call Trace:" was printed
 
@@ -931,12 +593,23 @@ class _Open:
     def observe(self, text: str) -> None:
         if not self.stack_seen and text.startswith(_STACK_STARTS):
             self.stack_seen = True
-        if text.startswith(("Call Trace:", "Call trace:")):
+        if text.startswith(_TRACE_STARTS):
             self.in_trace = True
-        if self.header.end is End.PANIC and text.startswith(_PANIC_SOFT_END):
+        if ((self.header.end is End.PANIC or self.panic is not None)
+                and text.startswith(_PANIC_SOFT_END)):
             self.soft_end = True
         if _DROPPED in text:
             self.dropped = True
+
+    def reports(self, corrupted: bool, reason: str) -> list[Report]:
+        """The report, and the panic inside it if any."""
+        out = [self.report(corrupted, reason)]
+        if self.panic is not None:
+            i, h, text, m = self.panic
+            inner = _Open(h, text, m, self.ctx, self.nums[i], self.lines[i:], self.nums[i:], 0,
+                          dropped=self.dropped)
+            out.append(inner.report(corrupted, reason))
+        return out
 
     def report(self, corrupted: bool, reason: str) -> Report:
         h = self.header
@@ -1025,12 +698,12 @@ class OopsScanner:
     def flush(self) -> list[Report]:
         """End of stream: the open reports (corrupted unless they had ended)."""
         self._pre = {}
-        done = []
+        done: list[Report] = []
         for rep in list(self._open):
             if rep.soft_end:
-                done.append(self._close(rep, "panic end"))
+                self._close(done, rep, "panic end")
             else:
-                done.append(self._close(rep, "eof", corrupted=True))
+                self._close(done, rep, "eof", corrupted=True)
         return done
 
     # -- internals ---------------------------------------------------------
@@ -1041,9 +714,10 @@ class OopsScanner:
         (but the timestamp flag)."""
         return not self._open and not self._pre
 
-    def _close(self, rep: _Open, reason: str, corrupted: bool = False) -> Report:
+    def _close(self, done: list[Report], rep: _Open, reason: str,
+               corrupted: bool = False) -> None:
         self._open.remove(rep)
-        return rep.report(corrupted, reason)
+        done.extend(rep.reports(corrupted, reason))
 
     def _route(self, ctx: str | None) -> _Open | None:
         """The open report a line with this caller id belongs to, if any."""
@@ -1060,13 +734,15 @@ class OopsScanner:
     def _inside(self, raw: str, done: list[Report]) -> None:
         ctx, text = _split(raw)
         found = _match_header(text) if _PREFILTER_SEARCH(raw) is not None else None
+        if found is not None and not found[0].nested:
+            found = None  # e.g. an unwinder warning inside a report's trace
         if found is not None and found[0].end is End.LINE:
             # a new kernel booting: whatever was open is cut
             for rep in list(self._open):
                 if rep.soft_end:
-                    done.append(self._close(rep, "panic end"))
+                    self._close(done, rep, "panic end")
                 else:
-                    done.append(self._close(rep, "reboot", corrupted=True))
+                    self._close(done, rep, "reboot", corrupted=True)
             self._outside(raw, ctx, text, found, done)
             return
         if found is not None and ctx is not None and all(r.ctx != ctx for r in self._open):
@@ -1090,9 +766,10 @@ class OopsScanner:
                 continue
             del rep.lines[rep.hidx + 1:]
             del rep.nums[rep.hidx + 1:]
-            r = self._close(rep, "no stack")
-            if not rep.header.need_stack:
-                done.append(r)
+            if rep.header.need_stack:
+                self._open.remove(rep)
+            else:
+                self._close(done, rep, "no stack")
 
     def _outside(self, raw: str, ctx: str | None, text: str,
                  found: tuple[Header, str, re.Match[str]] | None, done: list[Report]) -> None:
@@ -1151,7 +828,7 @@ class OopsScanner:
     def _open_report(self, h: Header, htext: str, m: re.Match[str], raw: str, ctx: str | None,
                      pre: list[tuple[int, str]], done: list[Report]) -> None:
         if len(self._open) >= self.max_open:
-            done.append(self._close(self._open[0], "next report"))
+            self._close(done, self._open[0], "next report")
         n = self._lineno
         rep = _Open(
             header=h,
@@ -1168,7 +845,7 @@ class OopsScanner:
         self._open.append(rep)
         self._reported = True
         if len(rep.lines) >= self.max_report_lines:
-            done.append(self._close(rep, "max lines"))
+            self._close(done, rep, "max lines")
 
     def _feed_report(self, rep: _Open, raw: str, ctx: str | None, text: str,
                      found: tuple[Header, str, re.Match[str]] | None,
@@ -1177,39 +854,46 @@ class OopsScanner:
         h = rep.header
         # a panic is over after "Kernel Offset:" (panic=-1 reboots before the end marker)
         if rep.soft_end and not text.startswith((_END_PANIC, "Rebooting in ")):
-            done.append(self._close(rep, "panic end"))
+            self._close(done, rep, "panic end")
             return False
         if text.startswith("---[ end "):
             if text.startswith((_END_TRACE, _END_PANIC)):
                 rep.append(raw, self._lineno)
-                done.append(self._close(rep, "end marker"))
+                self._close(done, rep, "end marker")
                 return True
         elif (h.end is End.STACK and rep.in_trace and not rep.die_seen
               and not _IN_STACK_RE.match(text)):
             # a dump_stack() without "</TASK>" (before 5.16) is over
-            done.append(self._close(rep, "stack end"))
+            self._close(done, rep, "stack end")
             return False
         if found is not None:
             nh, ntext, nm = found
             if nh.die and h.pre_die and not rep.die_seen:
                 # "kernel BUG at ..." then "Oops: invalid opcode: ...": same report
                 rep.die_seen = rep.stack_seen = True
+            elif (nh.end is End.PANIC and h.end is not End.PANIC and rep.panic is None
+                  and not rep.in_trace):
+                # "Kernel panic - not syncing: panic_on_warn set ..." before the
+                # report's call trace (4.x __warn() panics before dump_stack()):
+                # the report goes on (its call trace follows); the panic is a
+                # report of its own too, from this line to the report's end
+                rep.panic = (len(rep.lines), nh, ntext, nm)
             else:
                 pre: list[tuple[int, str]] = []
                 if rep.cut_tail and len(rep.lines) > rep.hidx + 1:
                     pre = [(rep.nums.pop(), rep.lines.pop())]
-                done.append(self._close(rep, "next report"))
+                self._close(done, rep, "next report")
                 self._open_report(nh, ntext, nm, raw, ctx, pre, done)
                 return True
         rep.append(raw, self._lineno)
         rep.cut_tail = _CUT_HERE in text
         rep.observe(text)
         if h.end is End.RULER and _is_ruler(text):
-            done.append(self._close(rep, "ruler"))
+            self._close(done, rep, "ruler")
         elif h.end is End.STACK and not rep.die_seen and text.strip() == "</TASK>":
-            done.append(self._close(rep, "stack end"))
+            self._close(done, rep, "stack end")
         elif len(rep.lines) >= self.max_report_lines:
-            done.append(self._close(rep, "max lines"))
+            self._close(done, rep, "max lines")
         return True
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "frame_location",
     "Frame",
     "Symbolized",
     "Symbolizer",
@@ -366,3 +367,20 @@ def symbolize(text: str, vmlinux: str | os.PathLike[str] | None, **kw: object) -
     if vmlinux is None:
         return Symbolized(text, ["not symbolized: no vmlinux"])
     return Symbolizer(vmlinux, **kw).symbolize(text)  # type: ignore[arg-type]
+
+
+def frame_location(text: str, func: str) -> str | None:
+    """The ``file:line`` that symbolized report text gives for ``func``: the
+    first of its frames with a location, a reliable one (no ``?``) before a
+    ``?`` one; None if none has one."""
+    rx = re.compile(rf"(\?\s+)?\b{re.escape(func)}(?:\.[\w.]+)?\+0x[0-9a-f]+/0x[0-9a-f]+"
+                    r"(?: \[\w+\])? \(([^()\s]+:\d+)\)")
+    unsure = None
+    for line in text.split("\n"):
+        m = rx.search(line)
+        if m is None:
+            continue
+        if m.group(1) is None:
+            return m.group(2)
+        unsure = unsure or m.group(2)
+    return unsure

@@ -109,3 +109,47 @@ def test_oops_cli_clean_log_exit_0(tmp_path: Path) -> None:
     p = cli("oops", str(log))
     assert p.returncode == 0 and p.stdout == ""
     assert cli("oops", str(tmp_path / "missing.log")).returncode == 2
+
+
+def _cached_vmlinuxes() -> list[Path]:
+    from tests.conftest import KERNELS, ROOT
+
+    return sorted({*KERNELS.glob("cache/*/vmlinux"), *(ROOT / "kernels").glob("cache/*/vmlinux")})
+
+
+def test_oops_cli_prints_the_guilty_frame_with_file_and_line(tmp_path: Path) -> None:
+    """Per report: kind, title, guilty frame; with --vmlinux (a real one from
+    the kernel cache, and a report made of its own symbols) the guilty frame's
+    file:line."""
+    import shutil
+    import subprocess
+
+    need(shutil.which("nm") is not None and shutil.which("addr2line") is not None,
+         "binutils (nm, addr2line) not installed")
+    found = _cached_vmlinuxes()
+    need(bool(found), "no built kernel in kernels/cache (lam-harness build configs/...)")
+    vmlinux = found[0]
+    nm = subprocess.run(["nm", "-S", "--defined-only", str(vmlinux)], capture_output=True,
+                        text=True, check=True).stdout
+    sizes = {f[3]: int(f[1], 16) for f in (x.split() for x in nm.splitlines())
+             if len(f) == 4 and f[2] in "tT"}
+    func = next(f for f in ("vfs_write", "ksys_write", "vfs_read", "do_sys_openat2") if f in sizes)
+    frame = f"{func}+0x10/0x{sizes[func]:x}"
+    log = tmp_path / "console.log"
+    log.write_text("------------[ cut here ]------------\n"
+                   f"WARNING: CPU: 0 PID: 1 at fs/x.c:1 {frame}\n"
+                   f"RIP: 0010:{frame}\nCall Trace:\n <TASK>\n {frame}\n </TASK>\n"
+                   "---[ end trace 0000000000000000 ]---\n")
+    p = cli("oops", str(log))
+    assert p.returncode == 1 and p.stdout.splitlines() == [
+        f"{log}:2-8: WARNING: WARNING in {func} [guilty: {func}]"]
+    p = cli("oops", "--vmlinux", str(vmlinux), str(log))
+    assert p.returncode == 1, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == f"{log}:2-8: WARNING: WARNING in {func} [guilty: {func}]"
+    assert re.fullmatch(rf"  guilty frame: {func} \((?:fs|kernel|mm)/[\w/.-]+\.[ch]:\d+\)",
+                        lines[1]), lines[1]
+    p = cli("oops", "--json", "--vmlinux", str(vmlinux), str(log))
+    (r,) = json.loads(p.stdout)["reports"]
+    assert (r["kind"], r["title"], r["guilty_frame"]) == ("WARNING", f"WARNING in {func}", func)
+    assert r["guilty_location"] and r["guilty_location"] in lines[1]

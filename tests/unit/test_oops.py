@@ -758,11 +758,39 @@ Kernel panic - not syncing: kernel: panic_on_warn set ...
 Kernel Offset: disabled
 ---[ end Kernel panic - not syncing: kernel: panic_on_warn set ... ]---
 """
+    # the panic is inside the WARNING (whose end marker it prints), and a report too
     warn, panic = scan(text)
-    assert (warn.first_line, warn.last_line, warn.end_reason) == (2, 4, "next report")
+    assert (warn.first_line, warn.last_line, warn.end_reason) == (2, 7, "end marker")
     assert (warn.title, warn.guilty_frame) == ("WARNING in lkdtm_WARNING", "lkdtm_WARNING")
     assert (panic.first_line, panic.last_line) == (5, 7)
     assert panic.title == "kernel panic: kernel: panic_on_warn set ..."
+
+
+def test_panic_on_warn_before_the_call_trace() -> None:
+    # 4.x kernels: __warn() panics before its dump_stack(): the call trace after
+    # the panic line is the WARNING's, and names the guilty frame
+    text = """WARNING: CPU: 0 PID: 28200 at lib/refcount.c:152 refcount_inc+0x47/0x50
+Kernel panic - not syncing: panic_on_warn set ...
+
+CPU: 0 PID: 28200 Comm: syz-executor7 Not tainted 4.13.0-rc7+ #60
+Call Trace:
+ dump_stack+0x194/0x257
+ panic+0x1e4/0x417
+ __warn+0x1c4/0x1d9
+ report_bug+0x211/0x2d0
+ do_invalid_op+0x1b/0x20
+ invalid_op+0x18/0x20
+RIP: 0010:refcount_inc+0x47/0x50
+ dev_activate+0x8c/0x100
+ __dev_open+0x1f7/0x300
+Kernel Offset: disabled
+Rebooting in 86400 seconds..
+"""
+    warn, panic = scan(text)
+    assert (warn.title, warn.guilty_frame) == ("WARNING: refcount bug in dev_activate",
+                                               "dev_activate")
+    assert (warn.first_line, warn.last_line) == (1, 16)
+    assert (panic.kind, panic.first_line) == ("panic", 2)
 
 
 def test_lines_outside_reports_are_not_kept() -> None:
@@ -820,7 +848,7 @@ def test_clean_line_keeps_frame_indentation() -> None:
 def test_kernel_message_glued_to_shell_output() -> None:
     text = "# [   12.345678] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
     (rep,) = scan(text)
-    assert rep.title == "BUG: unable to handle kernel NULL pointer dereference"
+    assert rep.title == "BUG: unable to handle kernel NULL pointer dereference in corrupted"
     assert rep.header == "BUG: kernel NULL pointer dereference, address: 0000000000000008"
     assert rep.corrupted
 
@@ -830,74 +858,100 @@ def test_kernel_message_glued_to_shell_output() -> None:
 
 # header line, kind, title when nothing follows it (no frame to blame)
 HEADER_LINES = [
+    ("WARNING: CPU: 1 PID: 4433 at mm/slab_common.c:971 kmalloc_slab+0x6b/0x80", "WARNING",
+     "WARNING: kmalloc bug in kmalloc_slab"),
+    ("WARNING: CPU: 1 PID: 15973 at mm/vmalloc.c:3108 __vmalloc_node_range+0x1036/0x1300",
+     "WARNING", "WARNING: zero-size vmalloc in __vmalloc_node_range"),
+    ("Internal error: synchronous external abort: 96000010 [#1] PREEMPT SMP", "Oops",
+     "Internal error in corrupted"),
+    ("Unable to handle kernel paging request at virtual address dfff800000000004", "BUG",
+     "BUG: unable to handle kernel paging request in corrupted"),
+    ("Unhandled fault: page domain fault (0x01b) at 0x00000e30", "Oops",
+     "Unhandled fault in corrupted"),
+    ("WARNING: kernel stack regs at ffff8801d100fea8 in syz-executor1:16059 has bad 'bp' value "
+     "ffff8801d100ff28", "WARNING", "WARNING: kernel stack regs has bad 'bp' value"),
+    ("WARNING: kernel stack frame pointer at ffff8801d100fea8 in sh:4492 has bad value "
+     "0000000000000000", "WARNING", "WARNING: kernel stack frame pointer has bad value"),
+    ("unregister_netdevice: waiting for lo to become free. Usage count = 5", "DoS",
+     "unregister_netdevice: waiting for DEV to become free"),
+    ("VFS: Busy inodes after unmount of sda1. Self-destruct in 5 seconds.  Have a nice day...",
+     "DoS", "VFS: Busy inodes after unmount (use-after-free)"),
+    ("VFS: Close: file count is 0", "DoS", "VFS: Close: file count is zero (use-after-free)"),
+    ("WARNING: net/mac80211/tx.c:5024 at __ieee80211_beacon_get+0x125d/0x1630, CPU#1: "
+     "syz.9.803/11907", "WARNING", "WARNING in __ieee80211_beacon_get"),
+    ("WARNING: [time_after(jiffies, timeout)] io_uring/io_uring.c:3026 at "
+     "io_ring_exit_work+0x44c/0xbc0, CPU#0: kworker/u8:0/10040", "WARNING",
+     "WARNING in io_ring_exit_work"),
+    ("WARNING: lib/refcount.c:19 at 0x0, CPU#1: syz.3.20/6051", "WARNING",
+     "WARNING: refcount bug in corrupted"),
     ("kernel BUG at mm/slub.c:4520!", "kernel BUG", "kernel BUG at mm/slub.c"),
     ("Kernel BUG at kfree+0x12/0x30 [verbose debug info unavailable]", "kernel BUG",
      "kernel BUG in kfree"),
     ("BUG: unable to handle page fault for address: ffffc90000a0f000", "BUG",
-     "BUG: unable to handle kernel paging request"),
+     "BUG: unable to handle kernel paging request in corrupted"),
     ("BUG: unable to handle kernel paging request at ffffc90000a0f000", "BUG",
-     "BUG: unable to handle kernel paging request"),
+     "BUG: unable to handle kernel paging request in corrupted"),
     ("BUG: unable to handle kernel NULL pointer dereference at 0000000000000010", "BUG",
-     "BUG: unable to handle kernel NULL pointer dereference"),
+     "BUG: unable to handle kernel NULL pointer dereference in corrupted"),
     ("BUG: kernel NULL pointer dereference, address: 0000000000000010", "BUG",
-     "BUG: unable to handle kernel NULL pointer dereference"),
+     "BUG: unable to handle kernel NULL pointer dereference in corrupted"),
     ("BUG: scheduling while atomic: swapper/0/0/0x00000002", "BUG",
-     "BUG: scheduling while atomic"),
+     "BUG: scheduling while atomic in corrupted"),
     ("BUG: sleeping function called from invalid context at mm/slab.h:742", "BUG",
-     "BUG: sleeping function called from invalid context"),
+     "BUG: sleeping function called from invalid context in corrupted"),
     ("BUG: using smp_processor_id() in preemptible [00000000] code: sh/85", "BUG",
-     "BUG: using smp_processor_id() in preemptible code"),
+     "BUG: using smp_processor_id() in preemptible code in corrupted"),
     ("BUG: using __this_cpu_read() in preemptible [00000000] code: kworker/0:1/12", "BUG",
-     "BUG: using __this_cpu_read() in preemptible code"),
-    ("BUG: spinlock bad magic on CPU#0, swapper/0/1", "BUG", "BUG: spinlock bad magic"),
-    ("BUG: spinlock already unlocked on CPU#1, sh/85", "BUG", "BUG: spinlock already unlocked"),
-    ("BUG: spinlock lockup suspected on CPU#1, sh/85", "BUG", "BUG: spinlock lockup suspected"),
-    ("BUG: rwlock wrong owner on CPU#0, sh/85, ffffffff82a0c0c0", "BUG", "BUG: rwlock wrong owner"),
-    ("BUG: Bad page state in process sh  pfn:1a2b3", "BUG", "BUG: Bad page state"),
+     "BUG: using __this_cpu_read() in preemptible code in corrupted"),
+    ("BUG: spinlock bad magic on CPU#0, swapper/0/1", "BUG", "BUG: spinlock bad magic in corrupted"),
+    ("BUG: spinlock already unlocked on CPU#1, sh/85", "BUG", "BUG: spinlock already unlocked in corrupted"),
+    ("BUG: spinlock lockup suspected on CPU#1, sh/85", "BUG", "BUG: spinlock lockup suspected in corrupted"),
+    ("BUG: rwlock wrong owner on CPU#0, sh/85, ffffffff82a0c0c0", "BUG", "BUG: rwlock wrong owner in corrupted"),
+    ("BUG: Bad page state in process sh  pfn:1a2b3", "BUG", "BUG: Bad page state in corrupted"),
     ("BUG: Bad page map in process sh  pte:8000000102c3f067 pmd:102c5c067", "BUG",
-     "BUG: Bad page map"),
+     "BUG: Bad page map in corrupted"),
     ("BUG: TASK stack guard page was hit at ffffc90000b7ff78 (stack is "
-     "ffffc90000b80000..ffffc90000b84000)", "BUG", "BUG: stack guard page was hit"),
+     "ffffc90000b80000..ffffc90000b84000)", "BUG", "BUG: stack guard page was hit in corrupted"),
     ("BUG: IRQ stack guard page was hit at 00000000c5d0b6d1 (stack is "
-     "00000000d1fc26a0..000000004e2a1f1b)", "BUG", "BUG: stack guard page was hit"),
+     "00000000d1fc26a0..000000004e2a1f1b)", "BUG", "BUG: stack guard page was hit in corrupted"),
     ("BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 33s!", "BUG",
      "BUG: workqueue lockup"),
     ("BUG: non-zero pgtables_bytes on freeing mm: -4096", "BUG",
      "BUG: non-zero pgtables_bytes on freeing mm"),
     ("BUG: Dentry ffff888102c4b240{i=2c6,n=lo}  still in use (1) [unmount of tmpfs tmpfs]",
-     "BUG", "BUG: Dentry still in use"),
+     "BUG", "BUG: Dentry still in use [unmount of tmpfs tmpfs]"),
     ("BUG: key ffff888100b5a1e0 has not been registered!", "BUG",
      "BUG: key ADDR has not been registered!"),
-    ("BUG kmalloc-64 (Not tainted): Object already free", "BUG", "BUG: Object already free"),
+    ("BUG kmalloc-64 (Not tainted): Object already free", "BUG", "BUG: Object already free in corrupted"),
     ("BUG: workqueue leaked atomic, lock or RCU: kworker/0:1[12]", "BUG",
-     "BUG: workqueue leaked atomic, lock or RCU"),
+     "BUG: workqueue leaked atomic, lock or RCU in corrupted"),
     ("BUG: Bad rss-counter state mm:00000000b2e5ad0d type:MM_ANONPAGES val:1", "BUG",
      "BUG: Bad rss-counter state"),
-    ("BUG: memory leak", "BUG", "memory leak"),
-    ("kernel BUG at lib/list_debug.c:62!", "kernel BUG", "BUG: corrupted list"),
-    ("kernel BUG at mm/usercopy.c:102!", "kernel BUG", "BUG: bad usercopy"),
-    ("Oops: 0000 [#1] PREEMPT SMP NOPTI", "Oops", "Oops"),
-    ("Oops: Oops: 0002 [#1] PREEMPT SMP NOPTI", "Oops", "Oops"),
-    ("Oops[#1]:", "Oops", "Oops"),
-    ("Oops: int3: 0000 [#1] PREEMPT SMP NOPTI", "Oops", "int3"),
-    ("int3: 0000 [#1] SMP", "Oops", "int3"),
+    ("BUG: memory leak", "memory leak", "memory leak in corrupted"),
+    ("kernel BUG at lib/list_debug.c:62!", "kernel BUG", "BUG: corrupted list in corrupted"),
+    ("kernel BUG at mm/usercopy.c:102!", "kernel BUG", "BUG: bad usercopy in corrupted"),
+    ("Oops: 0000 [#1] PREEMPT SMP NOPTI", "Oops", "Oops in corrupted"),
+    ("Oops: Oops: 0002 [#1] PREEMPT SMP NOPTI", "Oops", "Oops in corrupted"),
+    ("Oops[#1]:", "Oops", "Oops in corrupted"),
+    ("Oops: int3: 0000 [#1] PREEMPT SMP NOPTI", "Oops", "int3 in corrupted"),
+    ("int3: 0000 [#1] SMP", "Oops", "int3 in corrupted"),
     ("Oops: stack guard page: 0000 [#1] PREEMPT SMP NOPTI", "Oops",
-     "BUG: stack guard page was hit"),
+     "BUG: stack guard page was hit in corrupted"),
     ("kernel stack overflow (double-fault): 0000 [#1] SMP", "Oops",
-     "BUG: stack guard page was hit"),
-    ("Internal error: Oops: 0000000096000005 [#1] PREEMPT SMP", "Oops", "Oops"),
+     "BUG: stack guard page was hit in corrupted"),
+    ("Internal error: Oops: 0000000096000005 [#1] PREEMPT SMP", "Oops", "Oops in corrupted"),
     ("general protection fault: 0000 [#1] SMP PTI", "general protection fault",
-     "general protection fault"),
+     "general protection fault in corrupted"),
     ("Oops: general protection fault, maybe for address 0xffff888100000000: 0000 [#1] SMP",
-     "general protection fault", "general protection fault"),
-    ("Oops: divide error: 0000 [#1] PREEMPT SMP NOPTI", "divide error", "divide error"),
-    ("divide error: 0000 [#1] SMP", "divide error", "divide error"),
+     "general protection fault", "general protection fault in corrupted"),
+    ("Oops: divide error: 0000 [#1] PREEMPT SMP NOPTI", "divide error", "divide error in corrupted"),
+    ("divide error: 0000 [#1] SMP", "divide error", "divide error in corrupted"),
     ("invalid opcode: 0000 [#1] PREEMPT SMP DEBUG_PAGEALLOC NOPTI", "invalid opcode",
-     "invalid opcode"),
+     "invalid opcode in corrupted"),
     ("Oops: stack segment: 0000 [#1] PREEMPT SMP KASAN NOPTI", "stack segment",
-     "stack segment fault"),
-    ("Oops: double fault: 0000 [#1] PREEMPT SMP NOPTI", "double fault", "PANIC: double fault"),
-    ("PANIC: double fault, error_code: 0x0", "double fault", "PANIC: double fault"),
+     "stack segment fault in corrupted"),
+    ("Oops: double fault: 0000 [#1] PREEMPT SMP NOPTI", "double fault", "PANIC: double fault in corrupted"),
+    ("PANIC: double fault, error_code: 0x0", "double fault", "PANIC: double fault in corrupted"),
     ("WARNING: CPU: 0 PID: 1 at lib/foo.c:12 foo+0x1/0x2", "WARNING", "WARNING in foo"),
     ("WARNING: CPU: 0 PID: 1 at net/core/dev.c:10 bar.constprop.0+0x1/0x2 [mymod]", "WARNING",
      "WARNING in bar"),
@@ -918,25 +972,25 @@ HEADER_LINES = [
      "WARNING: proc registration bug in proc_register"),
     ("WARNING: CPU: 0 PID: 85 at lib/list_debug.c:62 __list_del_entry_valid_or_report+0xba/0xd0",
      "WARNING", "BUG: corrupted list in __list_del_entry_valid_or_report"),
-    ("WARNING: chain_key collision", "lockdep", "WARNING: chain_key collision"),
-    ("WARNING: inconsistent lock state", "lockdep", "inconsistent lock state"),
-    ("WARNING: possible recursive locking detected", "lockdep", "possible deadlock"),
-    ("WARNING: possible circular locking dependency detected", "lockdep", "possible deadlock"),
-    ("WARNING: possible irq lock inversion dependency detected", "lockdep", "possible deadlock"),
-    ("WARNING: suspicious RCU usage", "lockdep", "WARNING: suspicious RCU usage"),
-    ("WARNING: bad unlock balance detected!", "lockdep", "WARNING: bad unlock balance"),
-    ("WARNING: held lock freed!", "lockdep", "WARNING: held lock freed"),
-    ("WARNING: sh/85 still has locks held!", "lockdep", "WARNING: still has locks held"),
+    ("WARNING: chain_key collision", "lockdep", "WARNING: chain_key collision in corrupted"),
+    ("WARNING: inconsistent lock state", "lockdep", "inconsistent lock state in corrupted"),
+    ("WARNING: possible recursive locking detected", "lockdep", "possible deadlock in corrupted"),
+    ("WARNING: possible circular locking dependency detected", "lockdep", "possible deadlock in corrupted"),
+    ("WARNING: possible irq lock inversion dependency detected", "lockdep", "possible deadlock in corrupted"),
+    ("WARNING: suspicious RCU usage", "lockdep", "WARNING: suspicious RCU usage in corrupted"),
+    ("WARNING: bad unlock balance detected!", "lockdep", "WARNING: bad unlock balance in corrupted"),
+    ("WARNING: held lock freed!", "lockdep", "WARNING: held lock freed in corrupted"),
+    ("WARNING: sh/85 still has locks held!", "lockdep", "WARNING: still has locks held in corrupted"),
     ("WARNING: lock held when returning to user space!", "lockdep",
-     "WARNING: lock held when returning to user space"),
-    ("WARNING: Nested lock was not taken", "lockdep", "WARNING: Nested lock was not taken"),
+     "WARNING: lock held when returning to user space in corrupted"),
+    ("WARNING: Nested lock was not taken", "lockdep", "WARNING: nested lock was not taken in corrupted"),
     ("WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected", "lockdep",
-     "possible deadlock"),
-    ("[ BUG: Invalid wait context ]", "lockdep", "BUG: Invalid wait context"),
-    ("[ INFO: possible circular locking dependency detected ]", "lockdep", "possible deadlock"),
+     "possible deadlock in corrupted"),
+    ("[ BUG: Invalid wait context ]", "lockdep", "BUG: Invalid wait context in corrupted"),
+    ("[ INFO: possible circular locking dependency detected ]", "lockdep", "possible deadlock in corrupted"),
     ("INFO: trying to register non-static key.", "lockdep",
-     "INFO: trying to register non-static key"),
-    ("BUG: looking up invalid subclass: 8", "lockdep", "BUG: looking up invalid subclass"),
+     "INFO: trying to register non-static key in corrupted"),
+    ("BUG: looking up invalid subclass: 8", "lockdep", "BUG: looking up invalid subclass in corrupted"),
     ("BUG: MAX_LOCKDEP_KEYS too low!", "lockdep", "BUG: MAX_LOCKDEP_KEYS too low!"),
     ("Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)",
      "panic", "kernel panic: VFS: Unable to mount root fs on unknown-block(NUM,NUM)"),
@@ -945,7 +999,7 @@ HEADER_LINES = [
     ("Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: "
      "foo_ioctl+0x1c5/0x1d0", "panic", "kernel panic: stack is corrupted in foo_ioctl"),
     ("Kernel panic - not syncing: corrupted stack end detected inside scheduler", "panic",
-     "kernel panic: corrupted stack end"),
+     "kernel panic: corrupted stack end in corrupted"),
     ("Kernel panic - not syncing: Fatal exception in interrupt", "panic",
      "kernel panic: Fatal exception in interrupt"),
     ("Kernel panic - not syncing: hung_task: blocked tasks", "panic",
@@ -953,29 +1007,29 @@ HEADER_LINES = [
     ("UBSAN: shift-out-of-bounds in lib/foo.c:3:9", "UBSAN",
      "UBSAN: shift-out-of-bounds in lib/foo.c"),
     ("UBSAN: Undefined behaviour in mm/foo.c:12:5", "UBSAN",
-     "UBSAN: Undefined behaviour in mm/foo.c"),
-    ("INFO: rcu_sched detected stalls on CPUs/tasks:", "RCU stall", "INFO: rcu detected stall"),
+     "UBSAN: undefined-behaviour in mm/foo.c"),
+    ("INFO: rcu_sched detected stalls on CPUs/tasks:", "RCU stall", "INFO: rcu detected stall in corrupted"),
     ("rcu: INFO: rcu_preempt self-detected stall on CPU", "RCU stall",
-     "INFO: rcu detected stall"),
+     "INFO: rcu detected stall in corrupted"),
     ("rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 1-.... } 21002 jiffies "
-     "s: 173 root: 0x2/.", "RCU stall", "INFO: rcu detected stall"),
+     "s: 173 root: 0x2/.", "RCU stall", "INFO: rcu detected stall in corrupted"),
     ("INFO: task kworker/u4:1:12 blocked for more than 143 seconds.", "hung task",
-     "INFO: task hung"),
+     "INFO: task hung in corrupted"),
     ("INFO: task syz-executor.0:8174 can't die for more than 143 seconds.", "hung task",
-     "INFO: task can't die"),
+     "INFO: task can't die in corrupted"),
     ("watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [swapper/0:1]", "soft lockup",
-     "BUG: soft lockup"),
+     "BUG: soft lockup in corrupted"),
     ("NMI watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [sh:85]", "soft lockup",
-     "BUG: soft lockup"),
+     "BUG: soft lockup in corrupted"),
     ("watchdog: Watchdog detected hard LOCKUP on cpu 1", "hard lockup",
-     "Watchdog detected hard LOCKUP"),
+     "Watchdog detected hard LOCKUP in corrupted"),
     ("BUG: KFENCE: out-of-bounds read in test_oob+0x1/0x2", "KFENCE",
      "KFENCE: out-of-bounds read in test_oob"),
     ("BUG: KFENCE: use-after-free write in test_uaf+0x1/0x2", "KFENCE",
      "KFENCE: use-after-free write in test_uaf"),
     ("BUG: KASAN: use-after-free in ext4_find_extent+0x1f/0x2a0", "KASAN",
      "KASAN: use-after-free in ext4_find_extent"),
-    ("BUG: KASAN: invalid-access", "KASAN", "KASAN: invalid-access"),
+    ("BUG: KASAN: invalid-access", "KASAN", "KASAN: invalid-access in corrupted"),
     ("BUG: KMSAN: uninit-value in test_uninit_kmalloc+0xc4/0x1e0", "KMSAN",
      "KMSAN: uninit-value in test_uninit_kmalloc"),
     ("BUG: KCSAN: data-race in test_kernel_read / test_kernel_write", "KCSAN",
@@ -1676,7 +1730,7 @@ def test_all_question_mark_trace_of_generic_frames_names_no_function() -> None:
 [    6.902995]  ? entry_SYSCALL_64_after_hwframe+0x4b/0x53
 [    6.903114]  </TASK>
 """)
-    assert (rep.title, rep.guilty_frame) == ("INFO: task hung", None)
+    assert (rep.title, rep.guilty_frame) == ("INFO: task hung in corrupted", None)
 
 
 def test_reliable_frames_win_over_question_mark_frames() -> None:
@@ -1697,7 +1751,7 @@ def test_reliable_frames_win_over_question_mark_frames() -> None:
 [    6.899138]  schedule+0x23/0x34
 [    6.903114]  </TASK>
 """)
-    assert (rep.title, rep.guilty_frame) == ("INFO: task hung", None)
+    assert (rep.title, rep.guilty_frame) == ("INFO: task hung in corrupted", None)
 
 
 def test_generic_rip_then_all_question_mark_trace_blames_the_caller() -> None:
@@ -2196,3 +2250,64 @@ def test_syzbot_style_warning_then_panic_on_warn_with_other_tasks_interleaved() 
     assert (panic.title, panic.guilty_frame) == ("kernel panic: kernel: panic_on_warn set ...", None)
     assert (panic.first_line, panic.last_line, panic.end_reason) == (19, 29, "panic end")
     assert scan_bytes(text.encode()) == [warn, panic]
+
+
+def test_rcu_stall_names_the_looping_function_not_the_detector() -> None:
+    # the detector's frames (sched_show_task, check_cpu_stall...) and the
+    # function the loop happened to be in (memcpy, mulaw_decode) are not the
+    # title: the caller of the vfs entry is (STALL_ANCHORS)
+    text = """\
+INFO: rcu_sched detected stalls on CPUs/tasks:
+syz-executor1   R  running task    24936 11943   3739 0x0000000c
+Call Trace:
+ <IRQ>
+ sched_show_task+0x4a3/0x5e0
+ print_other_cpu_stall+0x996/0x1090
+ check_cpu_stall.isra.61+0x6e6/0x15b0
+ rcu_check_callbacks+0x256/0xd00
+ update_process_times+0x30/0x60
+ smp_apic_timer_interrupt+0x14a/0x700
+ apic_timer_interrupt+0xa9/0xb0
+ </IRQ>
+RIP: 0010:check_memory_region+0x38/0x190
+ memcpy+0x37/0x50
+ mulaw_decode+0x52f/0x770
+ snd_pcm_oss_write+0x5fe/0x830
+ __vfs_write+0xef/0x970
+ vfs_write+0x189/0x510
+ SyS_write+0xef/0x220
+ entry_SYSCALL_64_fastpath+0x23/0x9a
+"""
+    (rep,) = scan(text)
+    assert (rep.title, rep.guilty_frame) == ("INFO: rcu detected stall in snd_pcm_oss_write",
+                                             "snd_pcm_oss_write")
+
+
+def test_unwinder_warning_inside_a_report_is_part_of_it() -> None:
+    text = """\
+BUG: KASAN: use-after-free in foo+0x1/0x2
+Read of size 8 at addr ffff888103e1b100 by task sh/85
+Call Trace:
+WARNING: kernel stack regs at ffff8801d100fea8 in sh:85 has bad 'bp' value ffff8801d100ff28
+ foo+0x1/0x2
+==================================================================
+"""
+    (rep,) = scan(text)
+    assert rep.title == "KASAN: use-after-free Read in foo"
+    assert len(rep.lines) == 6
+
+
+def test_tool_timestamp_before_a_kernel_message() -> None:
+    (rep,) = scan("2018/01/09 14:28:48 BUG: memory leak\nunreferenced object 0xffff (size 32):\n"
+                  "  backtrace:\n    [<000000005cb5aa0e>] kmem_cache_alloc+0x1d3/0x3f0\n"
+                  "    [<00000000c8234a88>] sget+0x38/0xc0\n")
+    assert (rep.kind, rep.title) == ("memory leak", "memory leak in sget")
+
+
+def test_normalize_title_folds_syzkaller_program_names() -> None:
+    for name in ("syz-executor1", "syz-executor.3", "syz-executor209"):
+        assert normalize_title(f"BUG: Bad page state in process {name}") == (
+            "BUG: Bad page state in process syz-executor")
+    assert normalize_title("WARNING at CPU#0: syz.9.803/NUM") == "WARNING at CPU#NUM: syz/NUM"
+    t = normalize_title("x syz-executor.1 syz.0.17")
+    assert normalize_title(t) == t == "x syz-executor syz"

@@ -1,11 +1,8 @@
 """Fuzzing harness.parse.oops: arbitrary bytes (invalid UTF-8, NULs, 1 MB
-lines) never raise, the fast path agrees with the line scanner, and the time
-stays linear in the input."""
+lines) never raise, and the fast path agrees with the line scanner.  That
+the time stays linear in the input is measured by bench/oops.py."""
 
 from __future__ import annotations
-
-import time
-from collections.abc import Callable
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -122,15 +119,6 @@ def test_megabyte_lines() -> None:
         assert all(len(x) <= 4096 for r in reports for x in r.lines)
 
 
-def _seconds(fn: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 ADVERSARIAL = [
     # headers on every line: one report per line
     "BUG: KASAN: " + " in " * 200 + "\n",
@@ -145,14 +133,11 @@ ADVERSARIAL = [
 ]
 
 
-def test_time_is_linear_in_the_input() -> None:
+def test_adversarial_inputs() -> None:
+    """Inputs built to be slow (their timing is in bench/oops.py: no timed
+    assertion here) still parse, the same way on both paths."""
     for block in ADVERSARIAL:
-        small = (block * 200).encode()
-        big = (block * 800).encode()
-        t1 = _seconds(lambda small=small: scan_bytes(small))  # type: ignore[misc]
-        t4 = _seconds(lambda big=big: scan_bytes(big))  # type: ignore[misc]
-        # 4x the input: ~4x the time; generous factor for noise, but not quadratic (16x)
-        assert t4 < 10 * max(t1, 1e-3), (block[:40], t1, t4)
-        s1 = _seconds(lambda small=small: scan(small.decode()))  # type: ignore[misc]
-        s4 = _seconds(lambda big=big: scan(big.decode()))  # type: ignore[misc]
-        assert s4 < 10 * max(s1, 1e-3), (block[:40], s1, s4)
+        data = (block * 200).encode()
+        reports = scan_bytes(data)
+        assert reports == scan(data.decode())
+        _check(reports)

@@ -309,3 +309,16 @@ def test_frame_dataclass_is_frozen() -> None:
     f = Frame(0, 0, 1, "f", 0, 1, None, True)
     with pytest.raises(AttributeError):
         f.name = "g"  # type: ignore[misc]
+
+
+def test_frame_location_prefers_a_reliable_frame() -> None:
+    from harness.parse.symbolize import frame_location
+
+    text = ("RIP: 0010:memset+0x5/0x20 (arch/x86/lib/memset_64.S:12)\n"
+            " ? foo.constprop.0+0x1/0x10 (drivers/x/foo.c:3)\n"
+            " foo+0x1a/0x40 [mymod] (drivers/x/foo.c:7)\n"
+            " bar+0x2/0x8\n")
+    assert frame_location(text, "foo") == "drivers/x/foo.c:7"
+    assert frame_location(text.replace(" foo+0x1a", " ? foo+0x1a"), "foo") == "drivers/x/foo.c:3"
+    assert frame_location(text, "bar") is None
+    assert frame_location(text, "memset") == "arch/x86/lib/memset_64.S:12"
