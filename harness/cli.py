@@ -53,16 +53,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(root: Path) -> None:
+    from .results.store import lam_label
+    from .textsafe import oneline
+
     data = json.loads((root / "run.json").read_text())
     for job in data["jobs"]:
         lam = job.get("lam") or {}
+        name = oneline(job["name"])
         if lam.get("status") == "available":
-            print(f"{job['name']}: LAM available, {lam.get('source') or 'hardware'}")
+            src = lam_label(lam).removeprefix("available (").removesuffix(")")
+            print(f"{name}: LAM available, {oneline(src)}")
         if job.get("error"):
-            print(f"{job['name']}: ERROR {job['error']}")
+            print(f"{name}: ERROR {oneline(job['error'])}")
         for t in job["tests"]:
-            reason = f"  ({t['reason']})" if t["reason"] else ""
-            print(f"{job['name']}/{t['name']}: {t['verdict'].upper()}{reason}")
+            reason = f"  ({oneline(t['reason'])})" if t["reason"] else ""
+            print(f"{name}/{oneline(t['name'])}: {t['verdict'].upper()}{reason}")
     print(f"results: {root}  (junit.xml, run.json, <job>/console.log)")
 
 

@@ -8,12 +8,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .textsafe import lines
+
 quiet = False
 
 
 def say(msg: str) -> None:
     if not quiet:
-        print(f"lam-harness: {msg}", file=sys.stderr, flush=True)
+        print(f"lam-harness: {lines(msg)}", file=sys.stderr, flush=True)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..textsafe import oneline
 from .compare import (
     ERROR,
     FIXED,
@@ -95,4 +96,5 @@ def summary(cmp: Comparison, fail_on: str | None = None) -> str:
         lines += [f"  {i.id}: expired {i.expires}: {i.reason} <{i.link}>" for i in km.expired]
     if fail_on is not None:
         lines += ["", f"gate --fail-on {fail_on}: exit {cmp.exit_code(fail_on)}"]
-    return "\n".join(lines) + "\n"
+    # every line is built here; guest text inside one can never start another
+    return "\n".join(oneline(ln) for ln in lines) + "\n"
