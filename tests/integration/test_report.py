@@ -218,3 +218,29 @@ def test_chromium_is_where_setup_puts_it() -> None:
     """setup.sh installs chromium; under CI a missing one must fail, not skip."""
     need(shutil.which("chromium") is not None or chromium_binary() is not None,
          "chromium not installed (apt-get install chromium)")
+
+
+def test_page_works_under_a_csp_without_unsafe_inline(tmp_path: Path) -> None:
+    """summary.html's CSP allows its own style block and script by hash only:
+    in a real browser the script still runs, the styles still apply, and the
+    CSP reports nothing."""
+    from harness.report import html
+    from tests.unit.runfolders import make_run
+
+    assert "unsafe-inline" not in html.CSP
+    old = make_run(tmp_path / "h", "r0", {"t": "pass", "u": "pass"})
+    new = make_run(tmp_path / "h", "r1", {"t": ("crash", "kernel BUG in f"), "u": "pass"})
+    p = cli("report", str(new), "--baseline", str(old), "--history", str(tmp_path / "h"))
+    assert p.returncode in (0, 1), p.stderr
+    page = new / "summary.html"
+    assert "style=" not in page.read_text()
+    need(chromium_binary() is not None, "chromium not installed (apt-get install chromium)")
+    rep = load_page(page, tmp_path / "chromium-profile", {
+        "ready": "document.documentElement.getAttribute('data-ready')",
+        "styled": "getComputedStyle(document.body).fontFamily",
+        "legend": "[...document.querySelectorAll('.lg-pass')]"
+                  ".map(e => getComputedStyle(e).backgroundColor).join()"})
+    assert rep.errors == [], rep.errors
+    assert rep.values["ready"] == "1", rep.values
+    assert rep.values["styled"] not in ("", '"Times New Roman"'), rep.values
+    assert rep.values["legend"] == "rgb(46, 125, 50)", rep.values
