@@ -22,7 +22,7 @@ from harness.parse.symbolize import (
     parse_nm,
     symbolize,
 )
-from tests.conftest import need
+from tests.conftest import KERNELS, need
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_LOG = ROOT / "tests" / "data" / "console" / "demo-bug-6.12-tcg.log"
@@ -262,7 +262,7 @@ def test_missing_vmlinux_or_tools_never_raise(tmp_path: Path) -> None:
 def _demo_vmlinuxes() -> list[Path]:
     """Cached vmlinux files of demo-bug kernels (they have demo_bug_fire)."""
     out = []
-    for vmlinux in sorted((ROOT / "kernels" / "cache").glob("*/vmlinux")):
+    for vmlinux in sorted((KERNELS / "cache").glob("*/vmlinux")):
         smap = vmlinux.with_name("System.map")
         if smap.exists() and " demo_bug_fire\n" in smap.read_text(errors="replace"):
             out.append(vmlinux)
