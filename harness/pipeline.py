@@ -39,7 +39,7 @@ from .parse.symbolize import Symbolizer
 from .plan import Job, plan
 from .progress import say, step
 from .results import junit
-from .results.store import JobRecord, RunStore, finished_status
+from .results.store import JobRecord, RunStore, finished_status, write_error
 from .vm import hostinfo, qemu, qemu_build
 from .vm.machine import Machine
 
@@ -258,6 +258,11 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts,
         rec.status, rec.error = "error", f"{BOOT_FAILURE}: {e}"
     except InfraError as e:
         rec.status, rec.error = "error", str(e)
+    except HarnessError:  # a config or usage error: the run's, with its own exit code
+        raise
+    except OSError as e:  # the results folder cannot take the job's files
+        rec.status, rec.error = "error", str(write_error(store.root, e))
+        print(f"lam-harness: error: {rec.error}", file=sys.stderr)
     except Exception as e:  # a harness bug: an infra error, never a verdict on the kernel
         tb = save_traceback(e, job_dir / "traceback.txt")
         rec.status, rec.error = "error", (
@@ -354,6 +359,9 @@ def _run(cfg: Config, paths: Paths, jobs: list[Job], runners: list[hosts.Runner]
         status, code = "error", e.exit_code
         store.meta["error"] = str(e)
         raise
+    except OSError as e:  # the results folder cannot take the run's files
+        status, code = "error", EXIT_INFRA
+        raise write_error(store.root, e) from None
     except Exception as e:  # a harness bug outside a job: exit 3, traceback kept
         tb = save_traceback(e, store.root / "traceback.txt")
         status, code = "error", EXIT_INFRA
@@ -361,8 +369,12 @@ def _run(cfg: Config, paths: Paths, jobs: list[Job], runners: list[hosts.Runner]
                                      + (f" (traceback: {tb})" if tb else ""))
         raise InternalError(msg) from e
     finally:
-        junit.write(store.jobs, store.root)
-        store.finish(status, code)
+        try:
+            junit.write(store.jobs, store.root)
+            store.finish(status, code)
+        except OSError as e:
+            if status != "error":  # else the error in flight says more
+                raise write_error(store.root, e) from None
     return code, store.root
 
 

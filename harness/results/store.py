@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import InfraError
 from ..model import TestResult, Verdict
 from ..parse.oops import normalize_title
 
@@ -99,6 +100,12 @@ def finished_status(error: str | None, results: list[TestResult]) -> str:
     return "passed"
 
 
+def write_error(folder: Path, e: OSError) -> InfraError:
+    """A results folder that cannot take a write (full, read-only, gone): one
+    line naming the folder and the errno, an infrastructure error."""
+    return InfraError(f"results folder {folder}: cannot write: {e.strerror or e}")
+
+
 class RunStore:
     def __init__(self, root: Path, meta: dict[str, Any]) -> None:
         self.root = root
@@ -110,17 +117,20 @@ class RunStore:
     def create(results_dir: Path, name: str, meta: dict[str, Any]) -> RunStore:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         safe = re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
-        results_dir.mkdir(parents=True, exist_ok=True)
-        for n in range(1000):
-            root = results_dir / (f"{stamp}-{safe}" + (f"-{n}" if n else ""))
-            try:
-                root.mkdir()
-                break
-            except FileExistsError:
-                continue
-        store = RunStore(root, {"schema": SCHEMA, "run_id": root.name, "started": _now(),
-                                "status": "running", **meta})
-        store.save()
+        try:
+            results_dir.mkdir(parents=True, exist_ok=True)
+            for n in range(1000):
+                root = results_dir / (f"{stamp}-{safe}" + (f"-{n}" if n else ""))
+                try:
+                    root.mkdir()
+                    break
+                except FileExistsError:
+                    continue
+            store = RunStore(root, {"schema": SCHEMA, "run_id": root.name, "started": _now(),
+                                    "status": "running", **meta})
+            store.save()
+        except OSError as e:
+            raise write_error(results_dir, e) from None
         return store
 
     def job(self, name: str) -> JobRecord:

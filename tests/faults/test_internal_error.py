@@ -23,10 +23,10 @@ def test_an_exception_in_the_harness_mid_run(debian_kernel: Path, tmp_path: Path
                                              capsys: pytest.CaptureFixture[str]) -> None:
     real = pipeline.run_test
 
-    def buggy(guest: Any, console: Any, alive: Any, test: Any, *rest: Any) -> Any:
+    def buggy(guest: Any, console: Any, alive: Any, test: Any, *rest: Any, **kw: Any) -> Any:
         if test.name == "boom":
             raise KeyError("a key the harness forgot")
-        return real(guest, console, alive, test, *rest)
+        return real(guest, console, alive, test, *rest, **kw)
 
     monkeypatch.setattr(pipeline, "run_test", buggy)
     monkeypatch.setenv("HARNESS_KERNELS", str(KERNELS))
