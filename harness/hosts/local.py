@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -16,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import BootError, InfraError
+from ..procs import kill_group
 from ..procs import pdeathsig as pdeathsig  # re-exported
 from ..vm import hostinfo
 from .base import Completed, RunPlace
@@ -51,19 +51,8 @@ class LocalProcess:
         return self.popen.wait(timeout)
 
     def kill(self) -> None:
-        p = self.popen
-        if p.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, 1.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(p.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                p.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        if self.popen.poll() is None:
+            kill_group(self.popen, grace=1.0)
 
 
 class LocalHost:
