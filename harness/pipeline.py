@@ -260,9 +260,15 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts,
         rec.status, rec.error = "error", str(e)
     except HarnessError:  # a config or usage error: the run's, with its own exit code
         raise
-    except OSError as e:  # the results folder cannot take the job's files
-        rec.status, rec.error = "error", str(write_error(store.root, e))
-        print(f"lam-harness: error: {rec.error}", file=sys.stderr)
+    except OSError as e:  # the results folder cannot take the job's files: the run ends
+        err = write_error(store.root, e)
+        rec.status, rec.error = "error", str(err)
+        _mark_notrun(rec, job, rec.error)
+        try:  # keep the reason in run.json if any room is left; said once, by the CLI
+            store.save()
+        except OSError:
+            pass
+        raise err from None
     except Exception as e:  # a harness bug: an infra error, never a verdict on the kernel
         tb = save_traceback(e, job_dir / "traceback.txt")
         rec.status, rec.error = "error", (
