@@ -25,12 +25,32 @@ from tests.conftest import ROOT, need
 from tests.integration.helpers import env
 
 # The harness CLI, writing its own ru_maxrss (KiB, this process only: not
-# QEMU's) to $LAMH_RSS_FILE at exit.
+# QEMU's) to $LAMH_RSS_FILE at exit, and to $LAMH_RSS_FILE.growth a line per
+# 10 MB step of its RSS with where the main thread was then (sampled every
+# 50 ms): a figure above the bound says what grew.
 _WRAPPER = """\
-import atexit, os, resource, runpy, sys
+import atexit, os, resource, runpy, sys, threading, time, traceback
+_main = threading.main_thread().ident
+_steps = []
+def _watch():
+    last = 0
+    t0 = time.monotonic()
+    while True:
+        with open("/proc/self/statm") as f:
+            rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
+        if rss >= last + 10:
+            last = rss
+            frame = sys._current_frames().get(_main)
+            where = " < ".join(f"{os.path.basename(x.filename)}:{x.lineno} {x.name}"
+                               for x in reversed(traceback.extract_stack(frame)[-6:]))
+            _steps.append(f"{time.monotonic() - t0:7.1f}s {rss:5d} MB  {where}")
+        time.sleep(0.05)
+threading.Thread(target=_watch, daemon=True).start()
 def _rss():
     with open(os.environ["LAMH_RSS_FILE"], "w") as f:
         f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    with open(os.environ["LAMH_RSS_FILE"] + ".growth", "w") as f:
+        f.write("\\n".join(_steps) + "\\n")
 atexit.register(_rss)
 sys.argv[0] = "harness"
 runpy.run_module("harness", run_name="__main__")
@@ -46,6 +66,7 @@ class Flood:
     stderr: str
     run_dir: Path
     rss_mb: float
+    rss_growth: str = ""  # the wrapper's RSS steps: when and where it grew
 
     @property
     def run(self) -> Any:
@@ -66,7 +87,9 @@ def run_flood(cfg: Path, results: Path, timeout: float = 900) -> Flood:
                        timeout=timeout)
     dirs = sorted(d for d in results.iterdir() if d.is_dir())
     assert len(dirs) == 1, (dirs, p.stderr)
-    return Flood(p.returncode, p.stderr, dirs[0], int(rss.read_text()) / 1024)
+    growth = rss.with_name(rss.name + ".growth")
+    return Flood(p.returncode, p.stderr, dirs[0], int(rss.read_text()) / 1024,
+                 growth.read_text() if growth.exists() else "")
 
 
 def capped(path: Path, cap: int, what: str) -> tuple[bytes, int, bytes]:

@@ -97,4 +97,4 @@ def test_junit_is_valid(flood: Flood) -> None:
 
 def test_harness_memory_stays_flat(flood: Flood) -> None:
     print(f"harness peak RSS {flood.rss_mb:.1f} MB")
-    assert flood.rss_mb < 200, flood.rss_mb
+    assert flood.rss_mb < 200, f"{flood.rss_mb:.1f} MB; RSS growth:\n{flood.rss_growth}"
