@@ -353,7 +353,8 @@ def _run(cfg: Config, paths: Paths, jobs: list[Job], runners: list[hosts.Runner]
     try:
         for job in jobs:
             if pool.slots(runners) > 1 and len(job.tests) > 1:
-                pool.run_job(job, store, paths, runners, all_facts)
+                pool.run_job(job, store, runners, all_facts,
+                             lambda j, s, f, h: run_job(j, s, paths, f, host=h))
             else:
                 run_job(job, store, paths, facts, host=runners[0].host)
         code = exit_code(store.jobs)

@@ -8,9 +8,10 @@ runs as min(S, T) *parts*, tests dealt round-robin in config order (part k
 gets tests k, k+P, k+2P...), part k on slot k; slots go round the runners
 first (runner 1 slot 1, runner 2 slot 1, runner 1 slot 2...), so two runners
 with one slot each take one part each.  Every part boots its own guest
-through the ordinary ``pipeline.run_job``, so the verdict rules are the same
-as for one runner (a crash ends that part's guest: its remaining tests are
-``notrun``; other parts go on).
+through the job runner the caller passes (the pipeline passes its ordinary
+``run_job``: the pool schedules, it never imports the pipeline), so the
+verdict rules are the same as for one runner (a crash ends that part's
+guest: its remaining tests are ``notrun``; other parts go on).
 
 Results: one job record (name, tests in config order, one JUnit suite) with
 ``parts`` (per part: runner, tests, status, error, accel, LAM, timings, QEMU
@@ -27,9 +28,9 @@ import dataclasses
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from ..config import TestSpec
 from ..errors import InfraError
@@ -39,9 +40,11 @@ from ..progress import say
 from ..results.store import JobRecord, RunStore, finished_status, lam_label, merge_lam
 from ..vm.hostinfo import HostFacts
 from . import Runner
+from .base import Host
 
-if TYPE_CHECKING:
-    from ..pipeline import Paths
+JobRunner = Callable[[Job, RunStore, HostFacts, Host], JobRecord]
+"""Boots one guest on a host and runs a job's tests in it: (the part's job,
+the part's store, the host's facts, the host) -> the part's record."""
 
 
 def slots(runners: Sequence[Runner]) -> int:
@@ -210,9 +213,10 @@ def _move_tests_up(job_dir: Path, part: Part) -> None:
             shutil.move(str(src / rel), str(job_dir / rel))
 
 
-def run_job(job: Job, store: RunStore, paths: Paths, runners: Sequence[Runner],
-            facts: Sequence[HostFacts]) -> JobRecord:
-    from .. import pipeline
+def run_job(job: Job, store: RunStore, runners: Sequence[Runner], facts: Sequence[HostFacts],
+            run_part: JobRunner) -> JobRecord:
+    """Run ``job`` as parts on the runners' slots, each part through
+    ``run_part`` in a thread of its own; one merged record."""
     from ..vm.machine import kill_all
 
     order = slot_order(runners)
@@ -240,8 +244,8 @@ def run_job(job: Job, store: RunStore, paths: Paths, runners: Sequence[Runner],
                                for t in p.tests]
                 pstore.save()
                 return
-            pipeline.run_job(Job(job.name, job.config, p.tests), cast(RunStore, pstore), paths,
-                             facts[p.runner], host=host)
+            run_part(Job(job.name, job.config, p.tests), cast(RunStore, pstore),
+                     facts[p.runner], host)
         except BaseException as e:  # re-raised in the main thread
             p.error = e
         finally:
@@ -293,4 +297,4 @@ def _interrupted(r: TestResult) -> TestResult:
     return r
 
 
-__all__ = ["Part", "PooledJob", "run_job", "slot_order", "slots", "split"]
+__all__ = ["JobRunner", "Part", "PooledJob", "run_job", "slot_order", "slots", "split"]

@@ -11,8 +11,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import cast
 from xml.etree import ElementTree
 
 import paramiko
@@ -21,11 +23,12 @@ import pytest
 from harness import config
 from harness.config import TestSpec
 from harness.errors import ConfigError
-from harness.hosts import LOCAL, Runner, agent, pool
+from harness.hosts import LOCAL, Host, Runner, agent, pool
 from harness.hosts.ssh import HostKeyError, _UnknownKeyPolicy, fingerprint, parse_target
 from harness.model import OopsRef, TestResult, Verdict
 from harness.plan import Job
-from harness.results.store import JobRecord
+from harness.results.store import JobRecord, RunStore
+from harness.vm.hostinfo import HostFacts
 
 AGENT = [sys.executable, "-I", "-S", agent.__file__]
 BASE = "name: x\nkernel: {image: /etc/hostname}\n"
@@ -112,6 +115,58 @@ def test_slots_go_round_the_runners_first() -> None:
     rs = [Runner(LOCAL, 2), Runner(LOCAL, 1), Runner(LOCAL, 3)]
     assert pool.slots(rs) == 6
     assert pool.slot_order(rs) == [(0, 0), (1, 0), (2, 0), (0, 1), (2, 1), (2, 2)]
+
+
+def _fake_part(calls: list[tuple[str, tuple[str, ...], object]]) -> pool.JobRunner:
+    """A job runner that boots nothing: each test passes, and writes its
+    stdout in the part's folder as run_job does."""
+    def run_part(job: Job, store: RunStore, facts: HostFacts, host: Host) -> JobRecord:
+        calls.append((threading.current_thread().name, tuple(t.name for t in job.tests), facts))
+        rec = store.job(job.name)
+        for t in job.tests:
+            (store.job_dir(job.name) / t.name).mkdir()
+            (store.job_dir(job.name) / t.name / "stdout").write_text(t.name)
+            rec.results.append(TestResult(t.name, t.name, 1, Verdict.PASS,
+                                          stdout=f"{t.name}/stdout"))
+            store.save()
+        rec.status = "passed"
+        store.save()
+        return rec
+    return run_part
+
+
+def test_pool_runs_each_part_through_the_job_runner_it_is_given(tmp_path: Path) -> None:
+    job = Job("j", config.loads(BASE), _tests("a", "b", "c"))
+    store = RunStore(tmp_path, {})
+    facts = [cast(HostFacts, "facts-1"), cast(HostFacts, "facts-2")]
+    calls: list[tuple[str, tuple[str, ...], object]] = []
+    rec = pool.run_job(job, store, [Runner(LOCAL, 1), Runner(LOCAL, 1)], facts,
+                       _fake_part(calls))
+    assert sorted(calls) == [("part-1", ("a", "c"), "facts-1"), ("part-2", ("b",), "facts-2")]
+    assert [r.name for r in rec.results] == ["a", "b", "c"]
+    assert rec.status == "passed"
+    # the parts' test folders were moved up into the job folder
+    assert (tmp_path / "j" / "b" / "stdout").read_text() == "b"
+    d = json.loads((tmp_path / "run.json").read_text())
+    assert [t["stdout"] for t in d["jobs"][0]["tests"]] == ["a/stdout", "b/stdout", "c/stdout"]
+    assert [p["status"] for p in d["jobs"][0]["parts"]] == ["passed", "passed"]
+
+
+def test_pool_re_raises_a_part_s_exception_after_the_others_finish(tmp_path: Path) -> None:
+    job = Job("j", config.loads(BASE), _tests("a", "b"))
+    store = RunStore(tmp_path, {})
+    calls: list[tuple[str, tuple[str, ...], object]] = []
+    ok = _fake_part(calls)
+
+    def run_part(job: Job, store: RunStore, facts: HostFacts, host: Host) -> JobRecord:
+        if job.tests[0].name == "b":
+            store.job(job.name)
+            raise RuntimeError("part 2 broke")
+        return ok(job, store, facts, host)
+
+    with pytest.raises(RuntimeError, match="part 2 broke"):
+        pool.run_job(job, store, [Runner(LOCAL, 2)], [cast(HostFacts, None)], run_part)
+    assert [r.name for r in store.jobs[0].results] == ["a"]
 
 
 def test_pooled_job_merges_parts_in_config_order(tmp_path: Path) -> None:
