@@ -12,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from . import __version__, cli_ab, config, hosts, progress
+from .dirs import kernels_dir, results_dir
 from .errors import (
     EXIT_INFRA,
     EXIT_INTERRUPTED,
@@ -27,16 +28,6 @@ from .report.shard import parse_shard
 from .results.store import RunStore
 from .vm import hostinfo, qemu
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _default_dir(env: str, name: str) -> Path:
-    if os.environ.get(env):
-        return Path(os.environ[env])
-    # In a checkout, next to the code; installed elsewhere, under the cwd.
-    root = PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()
-    return root / name
-
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(f"signal {signum}")
@@ -44,9 +35,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = config.load(args.config)
-    paths = Paths(_default_dir("HARNESS_KERNELS", "kernels"),
-                  Path(args.results) if args.results else _default_dir("HARNESS_RESULTS",
-                                                                       "results"))
+    paths = Paths(kernels_dir(), results_dir(args.results))
     code, root = nightly.run(cfg, paths, args, run, ["lam-harness", *sys.argv[1:]])
     _print_summary(root)
     return nightly.after_run(root, code, args)
@@ -113,8 +102,7 @@ def _compare_options(p: argparse.ArgumentParser, fail_on_default: str | None) ->
 
 def cmd_boot(args: argparse.Namespace) -> int:
     cfg = config.load(args.config)
-    paths = Paths(_default_dir("HARNESS_KERNELS", "kernels"),
-                  _default_dir("HARNESS_RESULTS", "results"))
+    paths = Paths(kernels_dir(), results_dir())
     runners = hosts.runners(cfg)
     try:
         return _boot(cfg, paths, runners[0].host, args)
@@ -152,7 +140,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if cfg.kernel.source is None:
         raise config.ConfigError("lam-harness build needs kernel.source (this config's kernel "
                                  "is prebuilt)", where=cfg.where("kernel"))
-    b = build(cfg, _default_dir("HARNESS_KERNELS", "kernels"), jobs=args.jobs)
+    b = build(cfg, kernels_dir(), jobs=args.jobs)
     print(f"{'cache hit (no make ran)' if b.hit else 'built'}: {b.describe()}")
     print(f"key        {b.key}")
     for name, path in (("bzImage", b.bzimage), ("vmlinux", b.vmlinux),

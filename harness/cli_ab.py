@@ -1,5 +1,6 @@
-"""The ``validate``, ``bisect`` and ``bisect-step`` subcommands (registered by
-``cli.parser()``; kept apart so that cli.py stays the wiring of the rest).
+"""The ``validate``, ``bisect`` and ``bisect-step`` subcommands: ``cli.parser()``
+hands ``add_commands`` its subparsers and this module registers its own (it
+never imports cli.py; the default folders come from dirs.py).
 docs/bisect.md is their manual."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from . import config, progress
 from .bisect.rule import Rule
 from .config import Config
+from .dirs import kernels_dir, results_dir
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TEST_FAILED, HarnessError, UserError
 from .parse.oops import normalize_title
 from .pipeline import Interrupted
@@ -25,10 +27,7 @@ from .results.store import RunStore
 
 
 def _dirs(results: str | None) -> tuple[Path, Path]:
-    from .cli import _default_dir
-
-    return (_default_dir("HARNESS_KERNELS", "kernels"),
-            Path(results) if results else _default_dir("HARNESS_RESULTS", "results"))
+    return kernels_dir(), results_dir(results)
 
 
 def _argv() -> list[str]:
