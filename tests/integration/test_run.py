@@ -106,21 +106,23 @@ def test_lam_tests_skip_with_reason_without_lam(debian_kernel: Path, tmp_path: P
 
 def test_lam_required_without_lam_is_infra_error_naming_the_missing_link(
         debian_kernel: Path, tmp_path: Path) -> None:
-    from harness.vm.hostinfo import cpu_lam, kvm_facts
+    """``accel: tcg`` on a QEMU whose TCG does not emulate LAM: a link is
+    missing on every host (a LAM host with real KVM too), so the case under
+    test always happens."""
+    from harness.vm.hostinfo import qemu_facts
 
+    assert not qemu_facts("qemu-system-x86_64").tcg_lam, (
+        "this test needs the stock QEMU (its TCG does not emulate LAM)")
     cfg = write_config(tmp_path, """
-        machine: {lam: required, boot_timeout: 120}
+        machine: {lam: required, accel: tcg, boot_timeout: 120}
         tests:
           - {name: t, run: "true"}
     """)
     out = run(cfg, tmp_path / "results")
-    if cpu_lam() and kvm_facts().real:
-        assert out.code == 0, out.stderr  # the Debian cloud kernel has no ADDRESS_MASKING...
-        return
     assert out.code == 3, out.stderr
     job = out.run["jobs"][0]
-    assert "machine.lam: required" in job["error"]
-    assert "host CPU has no LAM" in job["error"] or "TCG" in job["error"]
+    assert "machine.lam: required, but LAM is not available" in job["error"]
+    assert "accel is TCG, and this QEMU's TCG does not emulate LAM" in job["error"]
     assert out.tests()["t"]["verdict"] == "notrun"
     assert job["qemu_pid"] is None  # stopped before booting
 
@@ -131,21 +133,25 @@ def test_kernel_that_cannot_boot_is_infra_error(debian_kernel: Path, tmp_path: P
         tests:
           - {name: never, run: "true"}
     """)
-    t0 = time.monotonic()
     out = run(cfg, tmp_path / "results")
     assert out.code == 3, out.stderr
     job = out.run["jobs"][0]
+    # ended by the panic on the console, not by boot_timeout (the time it
+    # takes is a figure: bench/fail_fast.py)
     assert job["status"] == "error" and job["error"].startswith("boot failure: ")
     assert "kernel panic: " in job["error"]
     assert out.tests()["never"]["verdict"] == "notrun"
     err = out.junit().find("testsuite/testcase[@name='boot']/error")
     assert err is not None
-    assert time.monotonic() - t0 < 90
 
 
 def test_forced_kvm_never_hangs(debian_kernel: Path, tmp_path: Path) -> None:
-    """On this kind of host /dev/kvm is kvm_pvm: QEMU would pause forever on a
-    KVM internal error. The harness must end it quickly as an infra error."""
+    """On a kvm_pvm host (this project's runners) /dev/kvm cannot run the
+    guest: QEMU pauses itself on a KVM internal error and would wait forever.
+    The harness must read that and end the boot as an infra error that says
+    so (not wait for boot_timeout: the time it takes is a figure,
+    bench/fail_fast.py).  On a host whose KVM is real the same config must
+    boot and pass under KVM."""
     from harness.vm.hostinfo import kvm_facts
 
     kvm = kvm_facts()
@@ -154,18 +160,22 @@ def test_forced_kvm_never_hangs(debian_kernel: Path, tmp_path: Path) -> None:
         tests:
           - {name: t, run: "true"}
     """)
-    t0 = time.monotonic()
     out = run(cfg, tmp_path / "results")
-    took = time.monotonic() - t0
+    job = out.run["jobs"][0]
     if kvm.real and kvm.dev_usable:
         assert out.code == 0, out.stderr
+        assert job["accel"]["accel"] == "kvm"
+        assert out.tests()["t"]["verdict"] == "pass"
         return
     assert out.code == 3, out.stderr
-    job = out.run["jobs"][0]
     assert job["status"] == "error"
-    if kvm.dev_present:
-        assert "KVM" in job["error"]
-    assert took < 60, f"forced KVM took {took:.0f}s to fail"
+    if kvm.dev_usable:  # and not real: kvm_pvm
+        assert job["error"].startswith("boot failure: KVM internal error: "), job["error"]
+        qemu_log = (out.run_dir / "it" / "qemu.log").read_text(errors="replace")
+        assert "KVM internal error" in qemu_log  # what QEMU said, read by the harness
+    else:  # no /dev/kvm, or one that cannot be opened: said before booting
+        assert "accel: kvm requested but" in job["error"], job["error"]
+    assert out.tests()["t"]["verdict"] == "notrun"
 
 
 def test_sigkill_of_harness_still_kills_qemu(debian_kernel: Path, tmp_path: Path) -> None:
