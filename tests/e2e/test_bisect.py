@@ -210,15 +210,13 @@ def test_bisect_finds_the_demo_commit(history: History, tmp_path: Path) -> None:
     _check_answer(data, h)
     assert f"first bad commit: {h.d} {DEMO_SUBJECT}" in p.stdout
     assert data["confidence"]["value"] == 1.0  # rate 100: every run crashes
-    # builds are incremental across steps: after the bad end's, each make only
-    # redoes what the commit changed (times are in the report)
+    # every step but the broken one built; the steps share one build folder,
+    # so each make after the first only redoes what the commit changed
+    # (tests/unit/test_build.py checks the sharing; the time it saves is a
+    # figure: bench/build.py, "one_file"; the step times are in the report)
     steps = _steps(data)
-    first = steps[h.e]["build"]
-    for commit in (h.c, h.d):
-        b = steps[commit]["build"]
-        assert b["ok"], b
-        if not first["hit"] and not b["hit"]:
-            assert b["seconds"] < first["seconds"], (first, b)
+    for commit in (h.e, h.c, h.d):
+        assert steps[commit]["build"]["ok"], steps[commit]["build"]
     print("\n" + (results / next(results.iterdir()).name / "bisect.txt").read_text())
 
 

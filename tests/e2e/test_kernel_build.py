@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import time
 import uuid
 from pathlib import Path
 
@@ -71,10 +70,10 @@ def test_demo_bug_kernel_builds_boots_and_crashes(tools: None, tmp_path: Path) -
     config = (build_json.parent / "config").read_text()
     assert "CONFIG_ADDRESS_MASKING=y" in config and "CONFIG_BUG=y" in config
 
-    t0 = time.monotonic()
+    # the same inputs again: no make at all (how long a hit takes is a
+    # figure: bench/build.py, "cached")
     again = cli("build", str(DEMO), timeout=600)
     assert again.returncode == 0 and again.stdout.startswith("cache hit (no make ran)")
-    assert time.monotonic() - t0 < 30
 
     out = run(DEMO, tmp_path / "results", timeout=600)
     assert out.code == 1, out.stderr
@@ -84,6 +83,10 @@ def test_demo_bug_kernel_builds_boots_and_crashes(tools: None, tmp_path: Path) -
     if out.run["jobs"][0]["lam"]["status"] == "absent":
         assert lam["verdict"] == "skip", lam  # lam_64 ran: this CPU has no LAM
         assert "Unsupported LAM feature" in stdout
+    else:  # LAM in hardware, or emulated by the tcg-lam QEMU: lam_64 really runs
+        assert out.run["jobs"][0]["lam"]["status"] == "available"
+        assert lam["verdict"] == "pass", lam
+        assert "Unsupported LAM feature" not in stdout
     crash = t["demo-bug"]
     assert crash["verdict"] == "crash", crash
     assert crash["reason"] == "kernel BUG in demo_bug_fire", crash

@@ -151,3 +151,30 @@ def test_git_source_never_touches_the_users_checkout(tmp_path: Path) -> None:
     p.write_text(bad)
     with pytest.raises(ConfigError, match="'nope' is not a commit"):
         build.build(config.load(p), tmp_path / "kernels")
+
+
+def test_two_commits_of_one_repository_build_in_one_build_folder(tmp_path: Path) -> None:
+    """What makes bisection steps incremental: every commit of a repository
+    is built in the same build folder (make sees only what changed), and
+    each gets its own cache entry."""
+    user = tmp_path / "linux"
+    shutil.copytree(FAKE, user)
+    g = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(user)]
+    subprocess.run([*g, "init", "-q", "-b", "work"], check=True)
+    subprocess.run([*g, "add", "-A"], check=True)
+    subprocess.run([*g, "commit", "-qm", "base"], check=True)
+    (user / "init" / "main.c").write_text("int main(void) { return 1; }\n")
+    subprocess.run([*g, "commit", "-qam", "change"], check=True)
+    (tmp_path / "lam.config").write_text("# CONFIG_CPU_MITIGATIONS is not set\n")
+    kernels = tmp_path / "kernels"
+    built = []
+    for ref in ("HEAD~1", "HEAD"):
+        p = tmp_path / "c.yaml"
+        p.write_text(f"name: g\nkernel:\n  source: {{git: {user}, ref: '{ref}'}}\n"
+                     "  config: {base: tinyconfig, fragments: [lam.config]}\n")
+        built.append(build.build(config.load(p), kernels))
+    assert not built[0].hit and not built[1].hit and built[0].key != built[1].key
+    assert b"return 0" in built[0].bzimage.read_bytes()
+    assert b"return 1" in built[1].bzimage.read_bytes()
+    assert len(list((kernels / "build").iterdir())) == 1
+    assert make_runs(kernels) == 2  # both makes ran in that one folder
