@@ -109,9 +109,14 @@ def test_relative_paths_resolve_against_config_dir(tmp_path: Path) -> None:
 
 
 def test_shipped_configs_load() -> None:
+    """Every config shipped in configs/ loads (the glob finds them all: a
+    moved folder would otherwise make this pass on nothing)."""
     root = Path(__file__).resolve().parents[2]
-    for p in sorted((root / "configs").glob("*.yaml")):
-        config.load(p)
+    paths = sorted((root / "configs").glob("*.yaml"))
+    assert {"quickstart.yaml", "demo-bug.yaml"} <= {p.name for p in paths}
+    for p in paths:
+        c = config.load(p)
+        assert c.tests and c.path == p, p
 
 
 def test_machine_qemu_forms() -> None:

@@ -209,12 +209,17 @@ def test_known_issues_match_expire_and_not_seen(tmp_path: Path) -> None:
     run = make_run(tmp_path, "20261121-020000-it", {
         "panics": "crash", "pf": ("crash", "BUG: unable to handle kernel paging request in "
                                            "foo_read"),
-        "f": "fail", "other-crash": ("crash", "WARNING in foo"), "ok": "pass"})
+        "f": "fail", "other-crash": ("crash", "WARNING in foo"), "ok": "pass",
+        # near misses: each matches part of an issue, and none may be waived
+        "pan-warn": ("crash", "WARNING in foo"),  # sysrq's test, not its title
+        "sysrq-elsewhere": "crash",  # sysrq's title, not its test
+        "pf-inside": ("crash", "WARNING: BUG: unable to handle kernel paging request")})
     cmp = compare.classify(load_run(run), known=kf, today=TODAY)
     got = classes(cmp)
     assert got["panics"] == "known" and got["pf"] == "known"
     assert got["f"] == "new_failure"  # the waiver expired yesterday
     assert got["other-crash"] == "new_failure"
+    assert got["pan-warn"] == got["sysrq-elsewhere"] == got["pf-inside"] == "new_failure"
     assert cmp.known is not None
     assert [(i.id, why) for i, why in cmp.known.not_seen] == [
         ("gone-bug", "no such test in this run")]
