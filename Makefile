@@ -26,3 +26,4 @@ bench: setup
 	.venv/bin/python bench/remote.py
 	.venv/bin/python bench/bisect_sim.py
 	.venv/bin/python bench/oops.py
+	.venv/bin/python bench/fail_fast.py
