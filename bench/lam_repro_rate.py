@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from harness import config, progress  # noqa: E402
 from harness.errors import BootError  # noqa: E402
 from harness.pipeline import Paths, boot  # noqa: E402
-from harness.results.store import JobRecord  # noqa: E402
+from harness.results.schema import JobRecord  # noqa: E402
 from harness.vm import hostinfo  # noqa: E402
 
 KERNELS = {"good": "lam-tcg.yaml", "bad": "lam-repro-bad.yaml"}

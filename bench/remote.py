@@ -40,7 +40,7 @@ from harness.hosts import LOCAL, Host  # noqa: E402
 from harness.hosts.ssh import SSHHost  # noqa: E402
 from harness.kernel import prebuilt  # noqa: E402
 from harness.pipeline import Paths, boot  # noqa: E402
-from harness.results.store import JobRecord  # noqa: E402
+from harness.results.schema import JobRecord  # noqa: E402
 from tests.sshd import Sshd  # noqa: E402
 
 CONFIG = """\

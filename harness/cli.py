@@ -42,21 +42,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(root: Path) -> None:
-    from .results.store import lam_label
+    from .report.runs import read_run_json
+    from .results.schema import job_from_json, lam_label
     from .textsafe import oneline
 
-    data = json.loads((root / "run.json").read_text())
-    for job in data["jobs"]:
-        lam = job.get("lam") or {}
-        name = oneline(job["name"])
-        if lam.get("status") == "available":
-            src = lam_label(lam).removeprefix("available (").removesuffix(")")
+    for job in map(job_from_json, read_run_json(root)["jobs"]):
+        name = oneline(job.name)
+        if job.lam.get("status") == "available":
+            src = lam_label(job.lam).removeprefix("available (").removesuffix(")")
             print(f"{name}: LAM available, {oneline(src)}")
-        if job.get("error"):
-            print(f"{name}: ERROR {oneline(job['error'])}")
-        for t in job["tests"]:
-            reason = f"  ({oneline(t['reason'])})" if t["reason"] else ""
-            print(f"{name}/{oneline(t['name'])}: {t['verdict'].upper()}{reason}")
+        if job.error:
+            print(f"{name}: ERROR {oneline(job.error)}")
+        for t in job.results:
+            reason = f"  ({oneline(t.reason)})" if t.reason else ""
+            print(f"{name}/{oneline(t.name)}: {t.verdict.value.upper()}{reason}")
     print(f"results: {root}  (junit.xml, run.json, <job>/console.log)")
 
 
@@ -75,11 +74,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     """Join shard run folders into one run folder, with its report."""
     from .report.merge import merge
+    from .report.runs import read_run_json
     from .report.write import Inputs, report
 
     out = merge([Path(d) for d in args.dirs], Path(args.out))
     report(out, Inputs())
-    data = json.loads((out / "run.json").read_text())
+    data = read_run_json(out)
     for p in data.get("merge_problems", []):
         print(f"lam-harness: merge: warning: {p}", file=sys.stderr)
     print(f"merged {len(data['merged_from'])} run(s) into {out}: {data['status']} "

@@ -32,6 +32,7 @@ class OopsRef:
     corrupted: bool = False
     guilty_frame: str | None = None
     symbolized: bool = False  # oops-N.txt has file:line for its frames (job's vmlinux)
+    console: str = ""  # the log it is in, relative to the job folder, when not console.log
 
 
 @dataclass
@@ -58,11 +59,16 @@ class TestResult:
     oopses: list[OopsRef] = field(default_factory=list)
     subtests: list[SubResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # parser problems and such
-    lam: str = ""  # LAM of the guest that ran it (results.store.lam_label), "" before boot
+    lam: str = ""  # LAM of the guest that ran it (results.schema.lam_label), "" before boot
+    console: str = ""  # its console log, relative to the job folder (pools, merges)
 
     def to_json(self) -> dict[str, Any]:
+        """The run.json entry (results/schema.py); ``console`` only when set."""
         d = asdict(self)
         d["verdict"] = self.verdict.value
         for sub in d["subtests"]:
             sub["verdict"] = sub["verdict"].value
+        for o in [d, *d["oopses"]]:
+            if not o["console"]:
+                del o["console"]
         return d

@@ -39,7 +39,8 @@ from .parse.symbolize import Symbolizer
 from .plan import Job, plan
 from .progress import say, step
 from .results import junit
-from .results.store import JobRecord, RunStore, finished_status, write_error
+from .results.schema import JobRecord
+from .results.store import RunStore, finished_status, write_error
 from .vm import hostinfo, qemu, qemu_build
 from .vm.machine import Machine
 

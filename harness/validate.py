@@ -32,7 +32,8 @@ from .config import Config, KernelSource
 from .errors import EXIT_INFRA, EXIT_OK, EXIT_TEST_FAILED, UserError
 from .kernel.build import BuildError
 from .model import Verdict
-from .results.store import JobRecord, RunStore
+from .results.schema import JobRecord
+from .results.store import RunStore
 from .stats import ALPHA, ABComparison, Outcome, compare_ab, format_p
 
 SIDES = ("base", "patched")

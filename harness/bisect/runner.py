@@ -26,7 +26,8 @@ from ..parse.oops import is_panic_title, normalize_title
 from ..pipeline import Paths, host_meta, run_job
 from ..plan import plan
 from ..results import junit
-from ..results.store import SCHEMA, JobRecord, RunStore
+from ..results.schema import SCHEMA, JobRecord
+from ..results.store import RunStore
 from ..vm import hostinfo
 from .state import BuildRecord, RunRecord
 

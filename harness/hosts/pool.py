@@ -37,7 +37,8 @@ from ..errors import InfraError
 from ..model import TestResult, Verdict
 from ..plan import Job
 from ..progress import say
-from ..results.store import JobRecord, RunStore, finished_status, lam_label, merge_lam
+from ..results.schema import JobRecord, lam_label
+from ..results.store import RunStore, finished_status, merge_lam
 from ..vm.hostinfo import HostFacts
 from . import Runner
 from .base import Host

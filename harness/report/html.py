@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 
 from ..bounded import read_bounded
-from ..results.store import lam_label
+from ..results.schema import lam_label
 from .compare import (
     ERROR,
     FIXED,

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..results.store import lam_label
+from ..results.schema import lam_label
 from .compare import GONE, KNOWN, Comparison
 from .runs import BOOT, KCIDB_STATUS, JobView, Result
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import EXIT_INFRA, EXIT_OK, EXIT_TEST_FAILED, UserError
 from ..pipeline import exit_code
-from .runcheck import RunJsonError
+from ..results.schema import SCHEMA, RunJsonError
 from .runs import read_run_json
 from .write import job_records
 
@@ -193,6 +193,7 @@ def merge(dirs: list[Path], out: Path) -> Path:
     merged: dict[str, Any] = {
         k: v for k, v in first.items() if k not in ("jobs", "shard", "elapsed_s", "error")}
     merged.update({
+        "schema": SCHEMA,  # read as this version whatever the shards said (all readable)
         "run_id": f"{first_id}-merged",
         "started": min(starts).isoformat() if starts else first.get("started"),
         "finished": max(ends).isoformat() if ends else first.get("finished"),

@@ -18,7 +18,7 @@ from ..plan import plan
 from ..results import junit
 from ..results.store import RunStore
 from . import shard
-from .runs import job_identity, load_history
+from .runs import job_identity, load_history, read_run_json
 from .write import Inputs, report
 
 RunFn = Callable[[Config, Any, "list[str] | None", "list[str] | None"], tuple[int, Path]]
@@ -40,7 +40,7 @@ def _inputs(args: argparse.Namespace) -> Inputs:
 
 def _annotate(root: Path, extra: dict[str, Any]) -> None:
     f = root / "run.json"
-    data = json.loads(f.read_text())
+    data = read_run_json(root)
     data.update(extra)
     tmp = root / ".run.json.tmp"
     tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")

@@ -12,32 +12,28 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
-from ..model import Verdict
+from ..model import OopsRef, SubResult, TestResult, Verdict
+from ..results.schema import (
+    JOB_EXTRA,
+    SHARD_FIELDS,
+    JobRecord,
+    RunHeader,
+    RunJsonError,
+    field_types,
+    version,
+)
 
 _STR, _INT, _NUM, _DICT, _LIST = str, int, (int, float), dict, list
 _VERDICTS = frozenset(v.value for v in Verdict)
 
-_TOP: dict[str, Any] = {"run_id": _STR, "status": _STR, "started": _STR, "finished": _STR,
-                        "error": _STR, "exit_code": _INT, "config": _DICT, "shard": _DICT,
-                        "host": _DICT, "versions": _DICT, "merged_from": _LIST,
-                        "merge_problems": _LIST, "jobs": _LIST, "elapsed_s": _NUM}
-_JOB: dict[str, Any] = {"status": _STR, "error": _STR, "qemu_pid": _INT, "accel": _DICT,
-                        "lam": _DICT, "kernel": _DICT, "timings": _DICT, "notes": _LIST,
-                        "boot_oopses": _LIST, "consoles": _LIST, "shards": _LIST,
-                        "tests": _LIST, "config": _DICT}
-_TEST: dict[str, Any] = {"test": _STR, "iteration": _INT, "verdict": _STR, "reason": _STR,
-                         "exit_status": _INT, "duration": _NUM, "stdout": _STR,
-                         "stderr": _STR, "console": _STR, "oopses": _LIST, "subtests": _LIST,
-                         "notes": _LIST, "lam": _STR}
-_OOPS: dict[str, Any] = {"title": _STR, "kind": _STR, "file": _STR, "console": _STR,
-                         "first_line": _INT, "last_line": _INT}
+# The types come from the records of results/schema.py (what the writer has).
+_TOP: dict[str, Any] = field_types(RunHeader)
+_JOB: dict[str, Any] = {**field_types(JobRecord), **JOB_EXTRA}
+_TEST: dict[str, Any] = field_types(TestResult)
+_OOPS: dict[str, Any] = field_types(OopsRef)
+_SUB: dict[str, Any] = field_types(SubResult)
 _NOT_NULL = frozenset({"jobs", "tests", "verdict"})  # read as .get(k, default)
 _PATHS_TEST = ("stdout", "stderr", "console")
-
-
-class RunJsonError(UserError):
-    """run.json is not one ``report``/``merge`` can trust (exit 2)."""
 
 
 def check(data: Any, f: Path) -> None:
@@ -57,7 +53,7 @@ def check(data: Any, f: Path) -> None:
                 if k in d and k in _NOT_NULL:
                     raise bad(f"{where}.{k}: expected {_name(tp)}, got null")
                 continue
-            if isinstance(v, bool) or not isinstance(v, tp):
+            if (tp is bool) != isinstance(v, bool) or not isinstance(v, tp):
                 raise bad(f"{where}.{k}: expected {_name(tp)}, got {type(v).__name__}")
             if isinstance(v, float) and not math.isfinite(v):
                 raise bad(f"{where}.{k}: not a finite number")
@@ -67,9 +63,11 @@ def check(data: Any, f: Path) -> None:
             raise bad(f"{where}: expected a path, got {type(rel).__name__}")
         inside(root, job, rel, lambda why: bad(f"{where}: {rel!r} {why}"))
 
+    if not isinstance(data, dict):
+        raise bad("run: expected an object")
+    version(data, f)  # another layout than ours: nothing below would mean the same
     fields(data, _TOP, "run")
-    fields(data.get("shard") or {}, {"index": _INT, "count": _INT, "digest": _STR,
-                                     "tests": _LIST, "all_tests": _LIST}, "run.shard")
+    fields(data.get("shard") or {}, SHARD_FIELDS, "run.shard")
     _config(data.get("config"), "run.config", fields, bad)
     for i, job in enumerate(data.get("jobs") or []):
         w = f"jobs[{i}]"
@@ -104,7 +102,9 @@ def check(data: Any, f: Path) -> None:
             for k, o in enumerate(t.get("oopses") or []):
                 _oops(o, name, f"{tw}.oopses[{k}]", fields, path)
             for k, s in enumerate(t.get("subtests") or []):
-                fields(s, {"name": _STR, "verdict": _STR, "reason": _STR}, f"{tw}.subtests[{k}]")
+                fields(s, _SUB, f"{tw}.subtests[{k}]")
+                if s.get("verdict") is not None and s["verdict"] not in _VERDICTS:
+                    raise bad(f"{tw}.subtests[{k}].verdict: {s['verdict']!r} is not a verdict")
 
 
 def _config(c: Any, where: str, fields: Any, bad: Any) -> None:
@@ -134,8 +134,8 @@ def _oops(o: Any, job: str, where: str, fields: Any, path: Any) -> None:
 
 
 def _name(tp: Any) -> str:
-    return {str: "a string", int: "an integer", dict: "an object", list: "a list"}.get(
-        tp, "a number")
+    return {str: "a string", int: "an integer", dict: "an object", list: "a list",
+            bool: "a boolean"}.get(tp, "a number")
 
 
 def safe_component(name: str) -> bool:

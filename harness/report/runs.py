@@ -12,15 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError, describe_exception
+from ..model import OopsRef
 from ..parse.oops import is_panic_title, normalize_title
-from .runcheck import RunJsonError
+from ..results.schema import JobRecord, RunJsonError, job_from_json, oops_from_json
 from .runcheck import check as check_run_json
 
 BOOT = "(boot)"  # the pseudo-test standing for a job's boot (oopses outside tests, boot errors)
@@ -256,17 +256,10 @@ def load_run(run_dir: Path) -> RunView:
     return RunView(run_dir, data, jobs, results)
 
 
-def _test_name(t: dict[str, Any]) -> str:
-    test = t.get("test")
-    if test:
-        return str(test)
-    return re.sub(r"#\d+$", "", str(t.get("name", "?")))
-
-
 def fold_job(job: JobView) -> list[Result]:
     """The job's results, one per test path, iterations folded; plus the
     pseudo-test BOOT when the job got as far as booting."""
-    rec = job.record
+    rec = job_from_json(job.record)
     jd = job.dir
     out: dict[str, Result] = {}
 
@@ -275,72 +268,60 @@ def fold_job(job: JobView) -> list[Result]:
             out[path] = Result(job.identity, path, "skip")
         return out[path]
 
-    verdicts: dict[str, list[str]] = {}
-    for t in rec.get("tests", []):
-        path = _test_name(t)
-        v = str(t.get("verdict", "error"))
-        r = get(path)
+    def count(r: Result, path: str, v: str, name: str, console: str) -> None:
         verdicts.setdefault(path, []).append(v)
         r.runs += 1
         r.bad += v in BAD
         r.passed += v == "pass"
-        r.duration += float(t.get("duration") or 0.0)
-        r.names.append(str(t.get("name", path)))
-        console = f"{jd}/{t.get('console') or 'console.log'}"
+        r.names.append(name)
         r.console = r.console or console
-        lam = str(t.get("lam") or "")
-        if lam and lam not in r.lam.split("; "):
-            r.lam = f"{r.lam}; {lam}" if r.lam else lam
-        for o in t.get("oopses") or []:
-            r.oopses.append(_oops(o, jd, console))
-        for k in ("stdout", "stderr"):
-            if t.get(k):
-                r.outputs.append(f"{jd}/{t[k]}")
+
+    def fold(r: Result, path: str, v: str, reason: str) -> None:
         # The worst iteration's reason explains the folded verdict.
         if worst_verdict(verdicts[path]) == v and (not r.reason or v != r.verdict):
-            r.reason = str(t.get("reason") or "")
+            r.reason = reason
         r.verdict = worst_verdict(verdicts[path])
-        for sub in t.get("subtests") or []:
-            sp = f"{path} / {sub.get('name')}"
-            sv = str(sub.get("verdict", "error"))
+
+    verdicts: dict[str, list[str]] = {}
+    for t in rec.results:
+        path, v = t.test, t.verdict.value
+        console = f"{jd}/{t.console or 'console.log'}"
+        r = get(path)
+        count(r, path, v, t.name, console)
+        r.duration += t.duration
+        if t.lam and t.lam not in r.lam.split("; "):
+            r.lam = f"{r.lam}; {t.lam}" if r.lam else t.lam
+        r.oopses += [_oops(o, jd, console) for o in t.oopses]
+        r.outputs += [f"{jd}/{f}" for f in (t.stdout, t.stderr) if f]
+        fold(r, path, v, t.reason)
+        for sub in t.subtests:
+            sp = f"{path} / {sub.name}"
             s = get(sp)
-            verdicts.setdefault(sp, []).append(sv)
-            s.runs += 1
-            s.bad += sv in BAD
-            s.passed += sv == "pass"
-            s.names.append(f"{t.get('name', path)} / {sub.get('name')}")
-            s.console = s.console or console
+            count(s, sp, sub.verdict.value, f"{t.name} / {sub.name}", console)
             s.lam = r.lam
-            if worst_verdict(verdicts[sp]) == sv and (not s.reason or sv != s.verdict):
-                s.reason = str(sub.get("reason") or "")
-            s.verdict = worst_verdict(verdicts[sp])
+            fold(s, sp, sub.verdict.value, sub.reason)
     results = list(out.values())
     for r in results:
         r.titles = crash_titles(r.oopses) if r.verdict == "crash" else ()
-    boot = _boot_result(job)
+    boot = _boot_result(job, rec)
     return ([boot] if boot is not None else []) + results
 
 
-def _oops(o: dict[str, Any], jd: str, console: str) -> Oops:
-    raw = str(o.get("title") or "")
-    f = str(o.get("file") or "")
-    return Oops(normalize_title(raw), raw, str(o.get("kind") or ""),
-                os.path.normpath(f"{jd}/{f}") if f else "",
-                f"{jd}/{o['console']}" if o.get("console") else console,
-                int(o.get("first_line") or 0), int(o.get("last_line") or 0))
+def _oops(o: OopsRef, jd: str, console: str) -> Oops:
+    return Oops(normalize_title(o.title), o.title, o.kind,
+                os.path.normpath(f"{jd}/{o.file}") if o.file else "",
+                f"{jd}/{o.console}" if o.console else console, o.first_line, o.last_line)
 
 
-def _boot_result(job: JobView) -> Result | None:
-    rec = job.record
-    status = rec.get("status")
-    if status in (None, "pending") and not rec.get("error"):
+def _boot_result(job: JobView, rec: JobRecord) -> Result | None:
+    if rec.status in ("", "pending") and not rec.error:
         return None
-    console = f"{job.dir}/{(rec.get('consoles') or ['console.log'])[0]}"
+    console = f"{job.dir}/{(job.record.get('consoles') or ['console.log'])[0]}"
     r = Result(job.identity, BOOT, "pass", runs=1, passed=1, names=["boot"], console=console)
-    r.duration = float((rec.get("timings") or {}).get("qemu_start_to_ssh_s") or 0.0)
-    r.oopses = [_oops(o, job.dir, console) for o in rec.get("boot_oopses") or []]
-    if rec.get("error"):
-        r.verdict, r.reason, r.passed = "error", str(rec["error"]), 0
+    r.duration = float(rec.timings.get("qemu_start_to_ssh_s") or 0.0)
+    r.oopses = [_oops(oops_from_json(o), job.dir, console) for o in rec.boot_oopses]
+    if rec.error:
+        r.verdict, r.reason, r.passed = "error", rec.error, 0
     elif r.oopses:
         r.verdict, r.bad, r.passed = "crash", 1, 0
         r.reason = r.oopses[0].raw_title

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..model import OopsRef, SubResult, TestResult, Verdict
 from ..results import junit
-from ..results.store import JobRecord
+from ..results.schema import JobRecord, job_from_json
 from . import html, kcidb, known, text
 from .compare import KNOWN, Comparison, classify
 from .runs import RunView, load_history, load_run
@@ -59,26 +58,7 @@ def _atomic(path: Path, content: str) -> None:
 
 def job_records(data: dict[str, Any]) -> list[JobRecord]:
     """run.json's jobs back as the records the JUnit writer takes."""
-    out = []
-    for j in data.get("jobs", []):
-        rec = JobRecord(str(j.get("name")), str(j.get("status", "")), j.get("error"),
-                        j.get("qemu_pid"), j.get("accel") or {}, j.get("lam") or {},
-                        j.get("kernel") or {}, j.get("timings") or {}, list(j.get("notes") or []),
-                        list(j.get("boot_oopses") or []))
-        for t in j.get("tests", []):
-            rec.results.append(TestResult(
-                str(t["name"]), str(t.get("test") or t["name"]), int(t.get("iteration") or 1),
-                Verdict(t.get("verdict", "error")), str(t.get("reason") or ""),
-                t.get("exit_status"), float(t.get("duration") or 0.0), str(t.get("stdout") or ""),
-                str(t.get("stderr") or ""),
-                [OopsRef(str(o.get("title", "")), str(o.get("kind", "")), str(o.get("file", "")),
-                         int(o.get("first_line") or 0), int(o.get("last_line") or 0),
-                         bool(o.get("corrupted"))) for o in t.get("oopses") or []],
-                [SubResult(str(s.get("name")), Verdict(s.get("verdict", "error")),
-                           str(s.get("reason") or "")) for s in t.get("subtests") or []],
-                list(t.get("notes") or []), lam=str(t.get("lam") or "")))
-        out.append(rec)
-    return out
+    return [job_from_json(j) for j in data.get("jobs") or []]
 
 
 def waived(cmp: Comparison) -> dict[tuple[str, str], str]:

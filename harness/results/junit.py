@@ -14,7 +14,7 @@ from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from ..bounded import read_bounded
 from ..model import Verdict
-from .store import JobRecord, lam_label
+from .schema import JobRecord, lam_label
 
 MAX_OUTPUT = 64 * 1024
 

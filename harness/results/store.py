@@ -1,5 +1,6 @@
 """The results folder: ``run.json`` written at the start and rewritten
-atomically as the run goes, so a killed run still leaves a readable one."""
+atomically as the run goes, so a killed run still leaves a readable one.
+Its layout (the records, the ``schema`` version) is ``results/schema.py``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import os
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,53 +16,15 @@ from typing import Any
 from ..errors import InfraError
 from ..model import TestResult, Verdict
 from ..parse.oops import normalize_title
-
-SCHEMA = 1
+from .schema import SCHEMA, JobRecord, lam_label
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-@dataclass
-class JobRecord:
-    name: str
-    status: str = "pending"  # pending | booting | running | passed | failed | error | interrupted
-    error: str | None = None
-    qemu_pid: int | None = None
-    accel: dict[str, Any] = field(default_factory=dict)
-    lam: dict[str, Any] = field(default_factory=dict)
-    kernel: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    boot_oopses: list[dict[str, Any]] = field(default_factory=list)
-    results: list[TestResult] = field(default_factory=list)
-
-    def result_lam(self, r: TestResult) -> str:
-        """The LAM label of the guest that ran ``r`` (its own, in a pool)."""
-        return r.lam or (lam_label(self.lam) if self.lam else "")
-
-    def to_json(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "results"}
-        d["tests"] = [{**r.to_json(), "lam": self.result_lam(r)} for r in self.results]
-        return d
-
-
 # Weakest first: a job's LAM is only as strong as the weakest guest that ran it.
 _LAM_RANK = {"": 0, "unknown": 0, "off": 1, "absent": 2, "available": 3}
-
-
-def lam_label(lam: Mapping[str, Any]) -> str:
-    """One line for the LAM a guest (or a job) had: ``available (hardware)``,
-    ``available (emulated (TCG))``, ``absent``, ``off``, or a pool's
-    ``mixed: ...``.  An available LAM without a recorded source is never
-    taken for hardware."""
-    if lam.get("label"):
-        return str(lam["label"])
-    status = str(lam.get("status") or "unknown")
-    if status == "available":
-        return f"available ({lam.get('source') or 'source unknown'})"
-    return status
 
 
 def merge_lam(parts: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:

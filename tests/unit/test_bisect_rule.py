@@ -185,7 +185,7 @@ def test_run_record_from_a_job() -> None:
     from harness.model import OopsRef, TestResult
     from harness.model import Verdict as V
     from harness.parse.oops import normalize_title
-    from harness.results.store import JobRecord
+    from harness.results.schema import JobRecord
 
     raw = "kernel BUG in demo_bug_fire"
     crash = TestResult("demo", "demo", 1, V.CRASH, reason=raw,

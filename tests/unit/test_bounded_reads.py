@@ -62,7 +62,7 @@ def test_skip_reason_reads_the_tail_only(big: Path) -> None:
 
 def test_junit_failure_text_of_many_reports_is_bounded(tmp_path: Path) -> None:
     from harness.model import OopsRef, TestResult, Verdict
-    from harness.results.store import JobRecord
+    from harness.results.schema import JobRecord
 
     (tmp_path / "job" / "w").mkdir(parents=True)
     refs = []

@@ -9,7 +9,8 @@ from harness.exec import remote_command, result_name
 from harness.model import OopsRef, TestResult, Verdict
 from harness.pipeline import exit_code
 from harness.results import junit
-from harness.results.store import JobRecord, RunStore
+from harness.results.schema import JobRecord
+from harness.results.store import RunStore
 
 
 def test_remote_command_quotes_user_input() -> None:

@@ -27,7 +27,8 @@ from harness.hosts import LOCAL, Host, Runner, agent, pool
 from harness.hosts.ssh import HostKeyError, _UnknownKeyPolicy, fingerprint, parse_target
 from harness.model import OopsRef, TestResult, Verdict
 from harness.plan import Job
-from harness.results.store import JobRecord, RunStore
+from harness.results.schema import JobRecord
+from harness.results.store import RunStore
 from harness.vm.hostinfo import HostFacts
 
 AGENT = [sys.executable, "-I", "-S", agent.__file__]

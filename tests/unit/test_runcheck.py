@@ -108,6 +108,32 @@ def test_symlinks_inside_the_folder_are_fine(tmp_path: Path,
     assert code == 0, lines
 
 
+def test_a_newer_schema_is_refused_in_one_line(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    root = _run(tmp_path)
+    _edit(root, lambda d: d.update(schema=2))
+    _refused(capsys, root, tmp_path, "run.json schema 2 is not one this lam-harness reads")
+
+
+def test_a_run_json_without_schema_is_read_as_version_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _run(tmp_path)
+    _edit(root, lambda d: d.pop("schema"))
+    code, lines = _cli(capsys, "report", str(root), "--fail-on", "never")
+    assert code == 0, lines
+    assert "kernel panic: sysrq triggered crash" in (root / "summary.txt").read_text()
+    code, lines = _cli(capsys, "merge", str(root), "--out", str(tmp_path / "m"))
+    assert code == 0, lines
+
+
+def test_a_subtest_verdict_that_is_none_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _run(tmp_path)
+    _edit(root, lambda d: d["jobs"][0]["tests"][1].update(
+        subtests=[{"name": "s", "verdict": "maybe"}]))
+    _refused(capsys, root, tmp_path, "subtests[0].verdict: 'maybe' is not a verdict")
+
+
 _VALUES: list[Any] = [None, True, -1, 1.5, "x", "../../x", [], {}, [1], {"a": 1}, 10**30]
 
 

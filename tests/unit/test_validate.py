@@ -18,7 +18,8 @@ from harness.errors import UserError
 from harness.kernel.build import BuildError
 from harness.model import OopsRef, TestResult, Verdict
 from harness.parse.oops import normalize_title
-from harness.results.store import JobRecord, RunStore
+from harness.results.schema import JobRecord
+from harness.results.store import RunStore
 from harness.stats import Outcome
 from harness.validate import compare, side_configs, summary, validate, write
 
