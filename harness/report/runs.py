@@ -20,7 +20,14 @@ from typing import Any
 from ..errors import UserError, describe_exception
 from ..model import OopsRef
 from ..parse.oops import is_panic_title, normalize_title
-from ..results.schema import JobRecord, RunJsonError, job_from_json, oops_from_json
+from ..results.schema import (
+    JobRecord,
+    RunHeader,
+    RunJsonError,
+    header_from_json,
+    job_from_json,
+    oops_from_json,
+)
 from .runcheck import check as check_run_json
 
 BOOT = "(boot)"  # the pseudo-test standing for a job's boot (oopses outside tests, boot errors)
@@ -188,22 +195,24 @@ class RunView:
     jobs: list[JobView]
     results: dict[str, Result]  # by Result.key, in run order
 
+    header: RunHeader = field(default_factory=RunHeader)
+
     @property
     def run_id(self) -> str:
-        return str(self.data.get("run_id") or self.dir.name)
+        return self.header.run_id or self.dir.name
 
     @property
     def started(self) -> str:
-        return str(self.data.get("started") or "")
+        return self.header.started
 
     @property
     def status(self) -> str:
-        return str(self.data.get("status") or "")
+        return self.header.status
 
     @property
     def name(self) -> str:
-        cfg = self.data.get("config") or {}
-        return str(cfg.get("name") or (self.jobs[0].name if self.jobs else self.run_id))
+        return str(self.header.config.get("name")
+                   or (self.jobs[0].name if self.jobs else self.run_id))
 
     def kernel_of(self, job_key: str) -> str:
         for j in self.jobs:
@@ -253,7 +262,7 @@ def load_run(run_dir: Path) -> RunView:
         for r in fold_job(view):
             r.order = len(results)
             results.setdefault(r.key, r)
-    return RunView(run_dir, data, jobs, results)
+    return RunView(run_dir, data, jobs, results, header_from_json(data))
 
 
 def fold_job(job: JobView) -> list[Result]:
