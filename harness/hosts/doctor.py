@@ -11,7 +11,8 @@ from typing import Any
 
 from ..errors import EXIT_OK, UserError
 from ..vm import qemu
-from .ssh import SSHHost, fingerprint
+from .ssh import SSHHost
+from .ssh_conn import fingerprint
 
 
 def remote_doctor(args: argparse.Namespace) -> int:

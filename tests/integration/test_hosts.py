@@ -332,7 +332,8 @@ def test_untrusted_workdir_or_cas_is_refused(sshd: sshd_mod.Sshd, tmp_path: Path
     import os
 
     from harness.errors import InfraError
-    from harness.hosts.ssh import AGENT, SSHHost
+    from harness.hosts.ssh import SSHHost
+    from harness.hosts.ssh_files import AGENT
 
     work = tmp_path / "work"
 

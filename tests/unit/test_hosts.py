@@ -24,7 +24,7 @@ from harness import config
 from harness.config import TestSpec
 from harness.errors import ConfigError
 from harness.hosts import LOCAL, Host, Runner, agent, pool
-from harness.hosts.ssh import HostKeyError, _UnknownKeyPolicy, fingerprint, parse_target
+from harness.hosts.ssh_conn import HostKeyError, _UnknownKeyPolicy, fingerprint, parse_target
 from harness.model import OopsRef, TestResult, Verdict
 from harness.plan import Job
 from harness.results.schema import JobRecord
