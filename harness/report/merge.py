@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_INFRA, EXIT_OK, EXIT_TEST_FAILED, UserError
+from ..model import TestResult, Verdict
 from ..pipeline import exit_code
-from ..results.schema import SCHEMA, RunJsonError
+from ..results.schema import SCHEMA, JobRecord, RunJsonError
 from .runs import read_run_json
 from .write import job_records
 
@@ -167,15 +168,9 @@ def merge(dirs: list[Path], out: Path) -> Path:
         why = "not run by any shard"
         problems.append(f"{why}: {', '.join(missing)}")
         name = str(config.get("name") or "job")
-        m = jobs.setdefault(name, {"name": name, "status": "error", "error": None, "tests": [],
-                                   "notes": [], "boot_oopses": [], "consoles": [],
-                                   "shards": [], "qemu_pid": None, "accel": {}, "lam": {},
-                                   "kernel": {}, "timings": {}})
-        for t in missing:
-            m["tests"].append({"name": t, "test": t, "iteration": 1, "verdict": "notrun",
-                               "reason": why, "exit_status": None, "duration": 0.0,
-                               "stdout": "", "stderr": "", "oopses": [], "subtests": [],
-                               "notes": []})
+        m = jobs.setdefault(name, {**JobRecord(name, "error").to_json(), "consoles": [],
+                                   "shards": []})
+        m["tests"] += [TestResult(t, t, 1, Verdict.NOTRUN, why).to_json() for t in missing]
     for m in jobs.values():
         m["tests"].sort(key=lambda t: (order.get(t.get("test") or t.get("name"), 1 << 30),
                                        int(t.get("iteration") or 1)))
