@@ -150,7 +150,8 @@ def test_the_real_run_keeps_only_public_keys_and_a_private_initramfs(
     assert (job / "initramfs.cpio").stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.parametrize("how", ["truncated", "not-json", "wrong-types", "empty"])
+@pytest.mark.parametrize("how", ["truncated", "not-json", "wrong-types", "empty",
+                                 "newer-schema"])
 def test_corrupt_run_json_to_report_and_merge(real_run: RunOutcome, tmp_path: Path,
                                               how: str) -> None:
     root = _copy(real_run, tmp_path)
@@ -162,6 +163,11 @@ def test_corrupt_run_json_to_report_and_merge(real_run: RunOutcome, tmp_path: Pa
         f.write_text("<html>not json</html>\n")
     elif how == "empty":
         f.write_text("")
+    elif how == "newer-schema":
+        data = json.loads(text)
+        assert data["schema"] == 1
+        data["schema"] = 2
+        f.write_text(json.dumps(data))
     else:
         data = json.loads(text)
         data["jobs"][0]["tests"][0]["duration"] = "fast"
