@@ -119,8 +119,8 @@ GRACE_LINES = 20
 GENERIC_FRAMES: tuple[str, ...] = (
     # stack dumping, printing, the warn/BUG/die/panic machinery
     r"^(?:__)?dump_stack", r"^show_(?:stack|regs|trace|ip|opcodes|iret|fault)", r"^__show_regs$",
-    r"^print_", r"^_*v?printk", r"^(?:__)?(?:dev|netdev)_(?:printk|emerg|alert|crit|err|warn"
-    r"|notice|info)", r"^v?s?n?printf$", r"^v?scnprintf$", r"^kv?asprintf$",
+    r"^print_", r"^_*v?printk", r"^_*(?:dev|netdev)_(?:printk|emerg|alert|crit|err|warn"
+    r"|notice|info|dbg)", r"^v?s?n?printf$", r"^v?scnprintf$", r"^kv?asprintf$",
     r"^(?:string|string_nocheck|pointer|format_decode|widen_string|symbol_string)$",
     r"panic", r"^__warn", r"^warn_slowpath", r"^warn_alloc", r"^warn_bogus", r"^report_bug$",
     r"^__report_bug", r"^handle_bug$", r"^fixup_bug", r"(?:^|_)trap$", r"^do_trap",
@@ -130,12 +130,12 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^asm_", r"^exc_", r"^(?:__)?sysvec_", r"^(?:__)?common_interrupt", r"^irqentry_",
     r"^do_(?:user|kern)_addr_fault", r"^handle_page_fault$", r"^(?:__)?do_page_fault",
     r"^page_fault_oops$",
-    r"^kernelmode_fixup_or_oops", r"^(?:__)?bad_area", r"^no_context$", r"^spurious_kernel_fault",
+    r"^kernelmode_fixup_or_oops", r"^no_context$", r"^spurious_kernel_fault",
     r"^fixup_exception$", r"^ex_handler_", r"^do_(?:divide_error|general_protection|int3)",
     r"^(?:__)?irq_exit", r"^irq_enter", r"^(?:__)?do_softirq", r"^handle_softirqs$",
     r"^run_ksoftirqd$", r"^(?:_|__)?local_bh_enable", r"hrtimer_interrupt$",
     r"^__hrtimer_run_queues$", r"^__run_hrtimer$", r"^call_timer_fn$",
-    r"^(?:__)?run_timers?(?:_|$)", r"^expire_timers$", r"^default_do_nmi$", r"^(?:__)?nmi_",
+    r"^expire_timers$", r"^default_do_nmi$", r"^(?:__)?nmi_",
     r"(?:^|_)nmi$",
     r"^do_syscall_", r"^x64_sys_call$", r"^entry_SYSCALL", r"^entry_INT80", r"^syscall_exit",
     r"^__syscall_exit", r"^syscall_trace_enter", r"^(?:__)?ret_from_fork", r"^kthread$",
@@ -217,11 +217,25 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^ref_tracker_", r"^usb_submit_urb$", r"^usb_start_wait_urb$",
     r"^(?:dev_)?v?printk_emit$", r"^va_format$", r"^dev_printk_emit$", r"^__dev_printk$",
     r"^__do_kernel_fault$", r"^do_(?:translation_fault|mem_abort|tag_check_fault|bad_area)$",
-    r"^el1_(?:abort|da|sync\w*)$", r"^_*wake_up_common", r"^_*wake_up(?:_\w+)?$",
+    r"^el1_(?:abort|da|sync\w*)$", r"^el[01]h?_64_(?:sync|irq|error)\w*$", r"^_stext$", r"^_*wake_up_common", r"^_*wake_up(?:_\w+)?$",
     r"^insert_work$", r"^__queue_work$", r"^copy_page_(?:to|from)_iter", r"^simple_copy_to_iter$",
     r"^_*lock_sock(?:_nested)?$", r"^mutex_optimistic_spin$", r"^osq_lock$", r"^__cancel_work",
     r"^__(?:virt_to_phys|phys_addr)\w*$", r"^kasan_(?:set|save)_free_info$", r"^__seqprop",
     r"^_*kasprintf", r"^kvasprintf", r"^_*dput$", r"^fast_dput$",
+    # completions, tracepoint glue, unwinders of other architectures
+    r"^_*wait_for_completion", r"^perf_trace_", r"^trace_event_raw_event_", r"^walk_stackframe$",
+    # page-cache and folio helpers: the file system that called them is to blame
+    r"^_*filemap_get_(?:folio|page)", r"^pagecache_get_page$", r"^_*folio_(?:unlock|lock|put"
+    r"|get|end_writeback|mark_dirty|wait\w*)$", r"^_*unlock_page$", r"^_*lock_page$",
+    r"^find_(?:lock|get)_entries$", r"^_*put_page$", r"^mark_buffer_dirty$",
+    # skb helpers: whoever builds or drops the packet is to blame
+    r"^_*(?:alloc|build|napi_alloc|netdev_alloc)_skb\w*$", r"^pskb_expand_head$",
+    r"^_*skb_(?:clone|copy|put|push|pull|trim|unshare)\w*$", r"^sk_skb_reason_drop$",
+    r"^_*kfree_skb\w*$", r"^_*sk_destruct$", r"^_*sk_free$", r"^skb_free_\w+$",
+    # I/O accessors, driver-core glue
+    r"^logic_(?:in|out)[bwlq]?$", r"^_*raw_(?:read|write)[bwlq]$", r"^get_device_parent$",
+    # locks wrapped by subsystems ("reiserfs_write_lock", "tty_ldisc_lock_pair")
+    r"(?:spin|read|write)_(?:try)?(?:un)?lock(?:_\w+)?$", r"^tty_ldisc_lock",
 )
 
 # Kind-specific frames (on top of GENERIC_FRAMES).
