@@ -255,11 +255,11 @@ _END_TRACE = "---[ end trace"
 _END_PANIC = "---[ end Kernel panic"
 _PANIC_SOFT_END = ("Kernel Offset:", "Rebooting in ")
 _DROPPED = "printk messages dropped"
-_TRACE_STARTS = ("Call Trace:", "Call trace:", "  backtrace:")  # the last: kmemleak
+_TRACE_STARTS = ("Call Trace:", "Call trace:", "Backtrace:", "  backtrace:")  # arm, kmemleak
 # A stack dump has begun (for the grace rule of a bare "BUG:" header).
 _STACK_STARTS = (
     "unreferenced object ",
-    "CPU: ", "Call Trace:", "Call trace:", "Hardware name:", "Modules linked in:", "RIP: ",
+    "CPU: ", "Call Trace:", "Call trace:", "Backtrace:", "Hardware name:", "Modules linked in:", "RIP: ",
     "#PF: ", "Workqueue: ", "stack backtrace:", "task:", "Tainted: ", "Comm: ", "PGD ", "CR2: ",
     "irq event stamp:", "page:", "caller is ", "Preemption disabled at:",
 )
@@ -283,6 +283,10 @@ _FRAME_RE = re.compile(
     r"(?:\[<[0-9a-f]+>\]\s+)?(\?\s+)?(?:\[<[0-9a-f]+>\]\s+)?"
     rf"({_F})(?:\+0x[0-9a-f]+/0x[0-9a-f]+|(?= \S+\.\w+:\d+))"
 )
+# arm: "[<80b10c70>] (memset) from [<8062eec8>] (n_tty_set_termios+0x154/0x3c4)"
+# (before 4.x "(memset+0x30/0xa8) from"): the frame is the callee, first
+_ARM_FRAME_RE = re.compile(rf"\[<[0-9a-f]+>\] \(({_F})(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from "
+                           rf"(?:\[<[0-9a-f]+>\] \(({_F})\+0x)?")
 _AT_RE = re.compile(rf"\bat: (?:\[<[0-9a-f]+>\] *)?({_F})\+0x")
 _AT_NEXT_RE = re.compile(rf"\s*(?:\[<[0-9a-f]+>\] *)({_F})\+0x")
 _HEADER_IN_RE = re.compile(rf"\bin ({_F})(?:\+0x[0-9a-f]+/0x[0-9a-f]+|\s|$)")
@@ -448,6 +452,7 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
     want = set(h.sources)
     in_trace = in_alloc = at_next = False
     seq: list[str] = []  # reliable trace frames and the RIPs inside the trace, in order
+    arm_caller: str | None = None  # the caller named by the last arm frame line
     body_func = h.body_func
     for t in body[1:]:
         if at_next:
@@ -469,7 +474,7 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
                 if in_trace:
                     seq.append(name)  # where the interrupted code was: a stall's frame
             continue
-        if t.startswith(("Call Trace:", "Call trace:")):
+        if t.startswith(("Call Trace:", "Call trace:", "Backtrace:")):
             in_trace, in_alloc = True, False
             continue
         if Src.ALLOC in want and "page last allocated" in t:
@@ -483,17 +488,40 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
             if t.rstrip().endswith("at:"):
                 at_next = True
                 continue
-        if t[:1] not in (" ", "\t") and not _PPC_FRAME_RE.match(t):
+        if t.startswith("[<"):
+            # arm's "(callee) from (caller)" lines, riscv's un-indented frames
+            am = _ARM_FRAME_RE.match(t)
+            if am is not None:
+                # the callee (unless the previous line named it as its caller), then the
+                # caller: the last line's caller is a frame too
+                names = [_func(am.group(1))] if am.group(1) != arm_caller else []
+                arm_caller = am.group(2)
+                names += [_func(arm_caller)] if arm_caller else []
+                for name in names:
+                    out[Src.FRAMES].append(name)
+                    if in_trace:
+                        out[Src.TRACE].append(name)
+                        seq.append(name)
+                    if in_alloc:
+                        out[Src.ALLOC].append(name)
+                continue
+            m = _FRAME_RE.match(" " + t)
+            if m is None:
+                continue
+            name = _func(m.group(2))
+            dest = unsure if m.group(1) else out
+        elif t[:1] not in (" ", "\t") and not _PPC_FRAME_RE.match(t):
             in_alloc = False
             continue
-        m = _FRAME_RE.match(t)
-        if m is None:
-            if in_alloc and t.strip() and not t.lstrip().startswith("<"):
-                in_alloc = False
-            continue
-        name = _func(m.group(2))
-        # "? func+0x1/0x2": not a reliable frame, only a fallback
-        dest = unsure if m.group(1) else out
+        else:
+            m = _FRAME_RE.match(t)
+            if m is None:
+                if in_alloc and t.strip() and not t.lstrip().startswith("<"):
+                    in_alloc = False
+                continue
+            name = _func(m.group(2))
+            # "? func+0x1/0x2": not a reliable frame, only a fallback
+            dest = unsure if m.group(1) else out
         dest[Src.FRAMES].append(name)
         if in_trace:
             dest[Src.TRACE].append(name)

@@ -229,7 +229,7 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"|get|end_writeback|mark_dirty|wait\w*)$", r"^_*unlock_page$", r"^_*lock_page$",
     r"^find_(?:lock|get)_entries$", r"^_*put_page$", r"^mark_buffer_dirty$",
     # skb helpers: whoever builds or drops the packet is to blame
-    r"^_*(?:alloc|build|napi_alloc|netdev_alloc)_skb\w*$", r"^pskb_expand_head$",
+    r"^pskb_expand_head$",
     r"^_*skb_(?:clone|copy|put|push|pull|trim|unshare)\w*$", r"^sk_skb_reason_drop$",
     r"^_*kfree_skb\w*$", r"^_*sk_destruct$", r"^_*sk_free$", r"^skb_free_\w+$",
     # I/O accessors, driver-core glue
