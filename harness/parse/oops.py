@@ -451,7 +451,10 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
     unsure: dict[Src, list[str]] = {s: [] for s in _UNRELIABLE}
     want = set(h.sources)
     in_trace = in_alloc = at_next = False
-    seq: list[str] = []  # reliable trace frames and the RIPs inside the trace, in order
+    # per call trace: its reliable frames and the RIPs inside it, in order
+    blocks: list[list[str]] = []
+    seq: list[str] = []
+    pre_rip: str | None = None  # a RIP printed before any call trace (show_regs())
     arm_caller: str | None = None  # the caller named by the last arm frame line
     body_func = h.body_func
     for t in body[1:]:
@@ -473,9 +476,13 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
                     out[Src.RIP].append(name)
                 if in_trace:
                     seq.append(name)  # where the interrupted code was: a stall's frame
+                elif pre_rip is None:
+                    pre_rip = name
             continue
         if t.startswith(("Call Trace:", "Call trace:", "Backtrace:")):
             in_trace, in_alloc = True, False
+            seq = []
+            blocks.append(seq)
             continue
         if Src.ALLOC in want and "page last allocated" in t:
             in_alloc = True
@@ -531,15 +538,25 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
             dest[Src.ALLOC].append(name)
     if Src.STALL in want:
         # reliable frames only: the caller of an anchor among "?" guesses is a guess
-        out[Src.STALL] = _stall_frame(seq, h.skip)
+        out[Src.STALL] = _stall_frame(blocks, pre_rip, h)
     return out, unsure
 
 
-def _stall_frame(frames: list[str], skip: re.Pattern[str] | None) -> list[str]:
-    """The looping function of a stall or lockup trace (``STALL_ANCHORS``), if
-    any: the frames after the timer interrupt that ran the detector (the
-    first one: the interrupted code may be a softirq on the way out of an
-    earlier interrupt), the caller of the first anchor that is not generic."""
+def _stall_frame(blocks: list[list[str]], pre_rip: str | None, h: Header) -> list[str]:
+    """The looping function of a stall or lockup (``STALL_ANCHORS``), if any.
+
+    The trace looked at: the first one, after the RIP that show_regs()
+    printed before it; for a header with ``irq_block`` (an RCU stall, whose
+    report may start with the starved grace-period kthread's trace) the first
+    one that the detector's timer interrupt is in.  Its frames after that
+    interrupt (the interrupted code) are searched, innermost first, for an
+    anchor: the result is the last frame before it that is not generic, or
+    the anchor itself (``self``, or when no such frame precedes it)."""
+    if not blocks:
+        return []
+    frames = blocks[0] if pre_rip is None else [pre_rip, *blocks[0]]
+    if h.irq_block:
+        frames = next((b for b in blocks if any(STALL_IRQ.search(n) for n in b)), frames)
     start = 0
     for i, name in enumerate(frames):
         if STALL_IRQ.search(name):
@@ -549,10 +566,12 @@ def _stall_frame(frames: list[str], skip: re.Pattern[str] | None) -> list[str]:
     for name in frames[start:]:
         for rx, take in STALL_ANCHORS:
             if rx.search(name):
-                if take == "self":
+                if take.startswith("="):
+                    return [take[1:]]
+                if take == "self" or prev is None:
                     return [name]
-                return [prev] if prev is not None else []
-        if not is_generic_frame(name, skip):
+                return [prev]
+        if not is_generic_frame(name, h.skip):
             prev = name
     return []
 

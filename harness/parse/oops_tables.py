@@ -96,6 +96,7 @@ class Header:
     grace: int | None = None  # close as header-only when no stack dump starts in time
     need_stack: bool = False  # ... and then it is no report at all
     nested: bool = True  # False: inside an open report, the line is just part of it
+    irq_block: bool = False  # Src.STALL: the call trace with the timer interrupt, not the first
 
 
 def rx_any(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -328,7 +329,7 @@ HEADERS: tuple[Header, ...] = (
     _h("RCU stall", "INFO: rcu",
        r"(?:rcu: )?INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls? on", End.STACK,
        "INFO: rcu detected stall in {func}", sources=(Src.STALL, Src.RIP, Src.TRACE),
-       skip=_TIMER_IRQ + _RCU),
+       skip=_TIMER_IRQ + _RCU, irq_block=True),
     _h("hung task", "INFO: task ", r"INFO: task \S+ blocked (?:in I/O wait )?for more than",
        End.STACK, "INFO: task hung in {func}", sources=(Src.TRACE,), skip=_WAITING),
     _h("hung task", "INFO: task ", r"INFO: task \S+ can't die for more than", End.STACK,
@@ -513,7 +514,8 @@ HEADERS: tuple[Header, ...] = (
        skip=(r"^__stack_chk_fail$",)),
     _h("panic", "Kernel panic - not syncing",
        r"Kernel panic - not syncing: corrupted stack end", End.PANIC,
-       "kernel panic: corrupted stack end in {func}", sources=(Src.TRACE,), skip=_WAITING),
+       "kernel panic: corrupted stack end in {func}", sources=(Src.STALL, Src.TRACE),
+       skip=_WAITING),
     _h("panic", "Kernel panic - not syncing",
        r"Kernel panic - not syncing: (?P<msg>Attempted to kill init!)", End.PANIC,
        "kernel panic: {msg}"),
@@ -558,23 +560,40 @@ SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 # loops across several functions and the detector's trace catches a random
 # one.  The title names a stable function instead: the caller of the first
 # frame (innermost first, after the timer interrupt that runs the detector)
-# that dispatches work (a syscall's vfs entry, the socket layer, netlink
-# dispatch, the workqueue, timers, the network receive path...): "prev"; or,
-# for the syscall entry and smp_call_function*, that frame itself: "self".
+# that dispatches work (the syscall entry, a vfs or socket entry of a
+# discriminated syscall, netlink dispatch, the workqueue, timers, softirqs,
+# the network receive path, task work...): "prev" (re.search;
+# the anchor itself when nothing precedes it); "self": the anchor itself;
+# "=name": that name (smp_call_function* loops, whichever variant).
 STALL_ANCHORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(rx), take) for rx, take in (
-        (r"^smp_call_function", "self"),
-        (r"^_*vfs_(?:read|write|ioctl|iter_read|iter_write|readv|writev|fallocate)$", "prev"),
-        (r"^(?:do_vfs_ioctl|__fput|do_dentry_open|do_iter_read|do_iter_write"
-         r"|do_loop_readv_writev|do_readv_writev|new_sync_(?:read|write)|mmap_region)$", "prev"),
-        (r"^(?:sock_sendmsg|sock_recvmsg|sock_sendmsg_nosec|sock_recvmsg_nosec"
-         r"|sock_write_iter|sock_read_iter)$", "prev"),
-        (r"^(?:rtnetlink|nfnetlink|genl)_rcv_msg$|^genl_family_rcv_msg|^netlink_dump$", "prev"),
-        (r"^(?:__netif_receive_skb\w*|netif_receive_skb\w*|process_backlog|__napi_poll"
-         r"|net_rx_action|ip6?_rcv_finish|ip_local_deliver_finish)$", "prev"),
-        (r"^(?:process_one_work|call_timer_fn|__run_hrtimer|tasklet_action_common"
-         r"|tasklet_action|expire_timers|__run_timers|run_timer_softirq|do_one_initcall)$", "prev"),
-        (r"^(?:__(?:x64|ia32|arm64|se|do)_)?(?:sys|compat_sys)_\w+$|^SyS_\w+$", "self"),
+        (r"smp_call_function", "=smp_call_function"),
+        (r"^(?:__(?:x64|ia32|arm64|se|do)_)?(?:sys|compat_sys)_(?!ioctl$)\w+$|^SyS_(?!ioctl$)\w+$",
+         "self"),
+        *((rx, "prev") for rx in (
+            # work dispatchers and entry points
+            r"process_one_work", r"do_syscall_", r"do_fast_syscall_", r"sysenter_dispatch",
+            r"tracesys_phase2", r"el0_svc_handler", r"invoke_syscall", r"ret_fast_syscall",
+            r"netif_receive_skb", r"do_softirq", r"call_timer_fn", r"_run_timers",
+            r"run_timer_softirq", r"hrtimer_run", r"run_ksoftirqd", r"smpboot_thread_fn",
+            r"^kthread$", r"start_secondary", r"cpu_startup_entry", r"ret_from_fork",
+            r"tasklet_action", r"tasklet_hi_action",
+            # discriminated syscalls: file operations
+            r"vfs_write", r"vfs_read", r"vfs_iter_read", r"vfs_iter_write", r"do_iter_read",
+            r"do_iter_write", r"call_read_iter", r"call_write_iter", r"new_sync_read",
+            r"new_sync_write", r"vfs_ioctl", r"ksys_ioctl", r"compat_ioctl", r"(?i:sys_ioctl)",
+            r"blkdev_driver_ioctl", r"blkdev_ioctl", r"do_iter_readv_writev", r"^call_mmap",
+            r"mmap_region", r"do_mmap", r"do_dentry_open", r"vfs_open",
+            # socket operations
+            r"^sock_sendmsg", r"^sock_recvmsg", r"^sock_release", r"^__sock_release",
+            r"^setsockopt$", r"kernel_setsockopt", r"sock_common_setsockopt", r"^listen$",
+            r"kernel_listen", r"sk_common_release", r"^sock_mmap", r"^accept$", r"kernel_accept",
+            r"^sock_do_ioctl", r"^sock_ioctl", r"^compat_sock_ioctl", r"^nfnetlink_rcv_msg",
+            r"^rtnetlink_rcv_msg", r"^netlink_dump", r"^(?:sys_)?(?:socketpair|connect|ioctl)",
+            # exit to user mode (not page faults: a fault in a syscall's user copy is
+            # that syscall's)
+            r"__fput", r"task_work_run", r"exit_to_usermode",
+        )),
     )
 )
 # The timer interrupt that runs the stall/lockup detector: frames up to it
