@@ -457,12 +457,22 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
     pre_rip: str | None = None  # a RIP printed before any call trace (show_regs())
     arm_caller: str | None = None  # the caller named by the last arm frame line
     body_func = h.body_func
+    want_at = bool(want & {Src.AT, Src.CHAIN, Src.MARK})
+    chain_from = -1  # where the CHAIN frames start in FRAMES
+    marked: list[str] | None = None  # "at:" functions and frames after Header.mark's line
     for t in body[1:]:
+        if chain_from < 0 and len(out[Src.AT]) >= 2:
+            chain_from = len(out[Src.FRAMES])
+        if h.mark is not None and marked is None and h.mark.search(t):
+            marked = out[Src.MARK]
+            continue
         if at_next:
             at_next = False
             m = _AT_NEXT_RE.match(t)
             if m is not None:
                 out[Src.AT].append(_func(m.group(1)))
+                if marked is not None:
+                    marked.append(out[Src.AT][-1])
                 continue
         if body_func is not None and not out[Src.BODY]:
             m = body_func.search(t)
@@ -487,10 +497,12 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
         if Src.ALLOC in want and "page last allocated" in t:
             in_alloc = True
             continue
-        if Src.AT in want and "at:" in t:
+        if want_at and "at:" in t:
             m = _AT_RE.search(t)
             if m is not None:
                 out[Src.AT].append(_func(m.group(1)))
+                if marked is not None:
+                    marked.append(out[Src.AT][-1])
                 continue
             if t.rstrip().endswith("at:"):
                 at_next = True
@@ -506,6 +518,8 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
                 names += [_func(arm_caller)] if arm_caller else []
                 for name in names:
                     out[Src.FRAMES].append(name)
+                    if marked is not None:
+                        marked.append(name)
                     if in_trace:
                         out[Src.TRACE].append(name)
                         seq.append(name)
@@ -530,12 +544,17 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
             # "? func+0x1/0x2": not a reliable frame, only a fallback
             dest = unsure if m.group(1) else out
         dest[Src.FRAMES].append(name)
+        if marked is not None and dest is out:
+            marked.append(name)
         if in_trace:
             dest[Src.TRACE].append(name)
             if dest is out:
                 seq.append(name)
         if in_alloc:
             dest[Src.ALLOC].append(name)
+    if Src.CHAIN in want:
+        ats = out[Src.AT]
+        out[Src.CHAIN] = ats[:2] + out[Src.FRAMES][max(chain_from, 0) if len(ats) >= 2 else 0:]
     if Src.STALL in want:
         # reliable frames only: the caller of an anchor among "?" guesses is a guess
         out[Src.STALL] = _stall_frame(blocks, pre_rip, h)

@@ -74,6 +74,9 @@ class Src(enum.Enum):
     ALLOC = "alloc"  # frames after "page last allocated" (bad page state)
     FRAMES = "frames"  # every reliable frame line of the report (KCSAN, KFENCE...)
     STALL = "stall"  # the looping function of a stall/lockup trace (see STALL_ANCHORS)
+    CHAIN = "chain"  # lockdep's first two "at:" lines, then the frames after them (the
+    # first dependency chain of a circular dependency, or the stack backtrace)
+    MARK = "mark"  # the "at:" functions and frames after the first line Header.mark finds
     # TRACE, ALLOC and FRAMES fall back to their "? f+0x1/0x2" frames when they
     # have no reliable frame at all (see guilty_frame)
 
@@ -97,6 +100,7 @@ class Header:
     need_stack: bool = False  # ... and then it is no report at all
     nested: bool = True  # False: inside an open report, the line is just part of it
     irq_block: bool = False  # Src.STALL: the call trace with the timer interrupt, not the first
+    mark: re.Pattern[str] | None = None  # Src.MARK: the line after which its frames start
 
 
 def rx_any(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -105,12 +109,13 @@ def rx_any(patterns: Iterable[str]) -> re.Pattern[str]:
 
 def _h(kind: str, literal: str, pattern: str, end: End, title: str, *,
        skip: Iterable[str] = (), fields: Iterable[tuple[str, str]] = (),
-       body_func: str | None = None, **kw: Any) -> Header:
+       body_func: str | None = None, mark: str | None = None, **kw: Any) -> Header:
     skip = tuple(skip)
     return Header(kind, literal, re.compile(pattern), end, title,
                   skip=rx_any(skip) if skip else None,
                   fields=tuple((k, re.compile(v)) for k, v in fields),
-                  body_func=re.compile(body_func) if body_func else None, **kw)
+                  body_func=re.compile(body_func) if body_func else None,
+                  mark=re.compile(mark) if mark else None, **kw)
 
 
 GRACE_LINES = 20
@@ -335,29 +340,35 @@ HEADERS: tuple[Header, ...] = (
     _h("hung task", "INFO: task ", r"INFO: task \S+ can't die for more than", End.STACK,
        "INFO: task can't die in {func}", sources=(Src.TRACE,), skip=_WAITING),
     # ---- lockdep (kernel/locking/lockdep.c); [ INFO: ... ] and BUG: before 4.x
+    # circular and recursive: the lock taken, the lock held, the first dependency
+    # chain (or the stack backtrace); an irq-safe -> unsafe order: where the lock
+    # became irq-safe; an inconsistent state: after "... takes:", where the state
+    # was registered
     *(_h("lockdep", lit, _LOCKDEP_PREFIX + rx, End.STACK, title,
-         sources=(Src.AT, Src.TRACE), skip=_LOCKDEP_WQ)
-      for lit, rx, title in (
+         sources=src, skip=_LOCKDEP_WQ, mark=mark)
+      for lit, rx, title, src, mark in (
           ("circular locking", r"possible circular locking dependency detected",
-           "possible deadlock in {func}"),
+           "possible deadlock in {func}", (Src.CHAIN, Src.TRACE), None),
           ("recursive locking", r"possible recursive locking detected",
-           "possible deadlock in {func}"),
+           "possible deadlock in {func}", (Src.CHAIN, Src.TRACE), None),
           ("lock inversion", r"possible irq lock inversion dependency detected",
-           "possible deadlock in {func}"),
+           "possible deadlock in {func}", (Src.AT, Src.TRACE), None),
           ("lock order detected", r"\S+-safe -> \S+-unsafe lock order detected",
-           "possible deadlock in {func}"),
+           "possible deadlock in {func}", (Src.MARK, Src.AT, Src.TRACE),
+           r"which became \S+-irq-safe at:"),
           ("inconsistent lock state", r"inconsistent lock state",
-           "inconsistent lock state in {func}"),
+           "inconsistent lock state in {func}", (Src.MARK, Src.TRACE), r"\btakes:"),
           ("bad unlock balance", r"bad unlock balance detected",
-           "{lvl}: bad unlock balance in {func}"),
+           "{lvl}: bad unlock balance in {func}", (Src.AT, Src.TRACE), None),
           ("still has locks held", r"\S+ still has locks held",
-           "{lvl}: still has locks held in {func}"),
+           "{lvl}: still has locks held in {func}", (Src.AT, Src.TRACE), None),
           ("lock held when returning", r"lock held when returning to user space",
-           "{lvl}: lock held when returning to user space in {func}"),
-          ("Invalid wait context", r"Invalid wait context", "BUG: Invalid wait context in {func}"),
+           "{lvl}: lock held when returning to user space in {func}", (Src.AT, Src.TRACE), None),
+          ("Invalid wait context", r"Invalid wait context", "BUG: Invalid wait context in {func}",
+           (Src.TRACE, Src.AT), None),
       )),
     _h("lockdep", "held lock freed", _LOCKDEP_PREFIX + r"held lock freed", End.STACK,
-       "{lvl}: held lock freed in {func}", sources=(Src.TRACE, Src.AT)),
+       "{lvl}: held lock freed in {func}", sources=(Src.AT, Src.TRACE)),
     _h("lockdep", "Nested lock", _LOCKDEP_PREFIX + r"Nested lock was not taken", End.STACK,
        "{lvl}: Nested lock was not taken in {func}", sources=(Src.TRACE,)),
     _h("lockdep", "suspicious RCU usage", _LOCKDEP_PREFIX + r"suspicious RCU usage", End.STACK,
