@@ -699,6 +699,8 @@ class _Open:
             m = _HEADER_IN_RE.search(self.text)
             hf = m.group(1) if m else None
         func = guilty_frame(h, body, hf) if h.sources else None
+        if h.frame_fmt is not None:
+            func = h.frame_fmt.format(func or NO_FRAME)
         return Report(
             kind=h.kind,
             title=_title(h, values, func),

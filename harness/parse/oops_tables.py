@@ -101,6 +101,7 @@ class Header:
     nested: bool = True  # False: inside an open report, the line is just part of it
     irq_block: bool = False  # Src.STALL: the call trace with the timer interrupt, not the first
     mark: re.Pattern[str] | None = None  # Src.MARK: the line after which its frames start
+    frame_fmt: str | None = None  # the guilty frame as titled: "{func}/usb_submit_urb"
 
 
 def rx_any(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -160,13 +161,14 @@ GENERIC_FRAMES: tuple[str, ...] = (
     # string, memory and user-copy helpers: the caller is to blame
     r"^_*mem(?:cpy|move|set|cmp|chr|scan|dup)", r"^kmemdup", r"^_*kstrn?dup",
     r"^_*str(?:n|l|s)?(?:cpy|cat|cmp|casecmp|len|chr|rchr|nchr|str|sep|dup)",
-    r"^sized_strscpy$", r"^_*copy_(?:to|from)_user",
+    r"^sized_strscpy$", r"^_*copy_(?:to|from)_user", r"_copy_(?:to|from)_user$",
     r"^copy_user_(?:generic|enhanced_fast_string|fast_string|short_string|handle_tail)",
     r"^rep_movs_alternative$",
     r"^_*(?:get|put)_user", r"^strn(?:cpy_from|len)_user$", r"^_*copy_(?:to|from)_iter",
     r"^copy(?:in|out)$", r"^_*clear_user", r"_indirect_thunk_", r"^__x86_return_thunk$",
     r"^__pfx_", r"^srso_", r"^retbleed_",
-    # allocators
+    # allocators (and whatever is named after kmalloc: its wrappers, its test cases)
+    r"^_*kmalloc", r"^_*k[zc]alloc",
     r"^_*kv?[mzc]alloc(?:_(?:node|array|trace|large|order|track_caller|noprof|buckets|cache)"
     r"\w*)?$", r"^_*do_kmalloc", r"^_*kv?realloc(?:_\w*noprof)?$",
     r"^_*kmem_cache_(?:alloc|free|zalloc)\w*$", r"^_*kv?free(?:_sensitive|_rcu\w*|_bulk|_const"
@@ -494,6 +496,10 @@ HEADERS: tuple[Header, ...] = (
        "VFS: Close: file count is zero (use-after-free)", sources=(), grace=GRACE_LINES),
     # ---- WARN(): "WARNING: CPU: 0 PID: 1 at lib/foo.c:12 foo+0x1/0x2", then ---[ end trace ]---
     _warn_file("lib/refcount.c", "WARNING: refcount bug in {func}"),
+    # usb_submit_urb() WARNs about its caller's urb: "WARNING in caller/usb_submit_urb"
+    _h("WARNING", "drivers/usb/core/urb.c:", r"WARNING: (?:.*\bat |\[.*?\] )?drivers/usb/core/urb\.c"
+       r":\d+", End.TRACE, "WARNING in {func}", sources=(Src.TRACE,), frame_fmt="{}/usb_submit_urb",
+       skip=(r"^usb_submit_urb$", r"^usb_start_wait_urb$", r"^usb_(?:bulk|interrupt|control)_msg$")),
     _warn_file("lib/debugobjects.c", "WARNING: ODEBUG bug in {func}", _ODEBUG),
     _warn_file("kernel/locking/lockdep.c", "WARNING: locking bug in {func}"),
     _warn_file("mm/usercopy.c", "WARNING: bad usercopy in {func}", (r"usercopy", r"^__check")),
@@ -520,7 +526,7 @@ HEADERS: tuple[Header, ...] = (
        sources=(Src.RIP, Src.TRACE), grace=GRACE_LINES, need_stack=True),
     # ---- panic(): "Kernel panic - not syncing: <message>"
     _h("panic", "Kernel panic - not syncing",
-       rf"Kernel panic - not syncing: stack-protector: .*corrupted in: (?:{_HF})?", End.PANIC,
+       rf"Kernel panic - not syncing: stack-protector: .*corrupted in: (?:(?![0-9a-f]+\b){_HF})?", End.PANIC,
        "kernel panic: stack is corrupted in {func}", sources=(Src.HEADER, Src.TRACE),
        skip=(r"^__stack_chk_fail$",)),
     _h("panic", "Kernel panic - not syncing",
