@@ -167,8 +167,7 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^_*(?:get|put)_user", r"^strn(?:cpy_from|len)_user$", r"^_*copy_(?:to|from)_iter",
     r"^copy(?:in|out)$", r"^_*clear_user", r"_indirect_thunk_", r"^__x86_return_thunk$",
     r"^__pfx_", r"^srso_", r"^retbleed_",
-    # allocators (and whatever is named after kmalloc: its wrappers, its test cases)
-    r"^_*kmalloc", r"^_*k[zc]alloc",
+    # allocators
     r"^_*kv?[mzc]alloc(?:_(?:node|array|trace|large|order|track_caller|noprof|buckets|cache)"
     r"\w*)?$", r"^_*do_kmalloc", r"^_*kv?realloc(?:_\w*noprof)?$",
     r"^_*kmem_cache_(?:alloc|free|zalloc)\w*$", r"^_*kv?free(?:_sensitive|_rcu\w*|_bulk|_const"

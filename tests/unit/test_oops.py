@@ -960,6 +960,8 @@ HEADER_LINES = [
     ("WARNING: at kernel/sched/core.c:1234 resched_cpu()", "WARNING", "WARNING in resched_cpu"),
     ("WARNING: CPU: 0 PID: 1 at lib/refcount.c:25 refcount_warn_saturate+0x13e/0x1a0",
      "WARNING", "WARNING: refcount bug in refcount_warn_saturate"),
+    ("WARNING: CPU: 0 PID: 12 at drivers/usb/core/urb.c:477 usb_submit_urb+0x119a/0x13c0",
+     "WARNING", "WARNING in corrupted/usb_submit_urb"),
     ("WARNING: CPU: 1 PID: 9 at lib/debugobjects.c:514 debug_print_object+0x93/0xc0",
      "WARNING", "WARNING: ODEBUG bug in debug_print_object"),
     ("WARNING: CPU: 0 PID: 0 at kernel/locking/lockdep.c:232 hlock_class+0x4a/0x60", "WARNING",
