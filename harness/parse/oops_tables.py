@@ -537,6 +537,14 @@ HEADERS: tuple[Header, ...] = (
        "kernel panic: {msg}"),
     _h("panic", "Kernel panic - not syncing", r"Kernel panic - not syncing: ?(?P<msg>.*)",
        End.PANIC, "kernel panic: {msg}"),
+    # ---- old SLUB debugging's object tracks, when the "BUG cache: ..." line that
+    # precedes them was lost (printk messages dropped): "INFO: Freed in f+0x1/0x2 age=.."
+    _h("BUG", "INFO: ", rf"INFO: (?:Allocated|Freed) in {_HF}\+0x", End.STACK, "{hdr}",
+       sources=(Src.HEADER,), grace=GRACE_LINES, nested=False),
+    # ---- the syzkaller executor's own failure ("SYZFAIL: negative running"): the
+    # fuzzer's guest tooling broke, not a kernel bug, but the run is not valid
+    _h("SYZFAIL", "SYZFAIL: ", r"SYZFAIL: (?P<msg>.+)", End.STACK, "SYZFAIL: {msg}", sources=(),
+       grace=GRACE_LINES, nested=False),
     # ---- a new kernel booting: "Linux version 6.12.0 (user@host) (gcc ...) #1 SMP ..."
     _h("reboot", "Linux version ", r"Linux version \S+ \(", End.LINE, "unexpected kernel reboot",
        sources=()),
@@ -639,5 +647,5 @@ RESTART = "Restarting system"  # kernel/reboot.c: a reboot the user asked for
 PREFILTER: tuple[str, ...] = (
     "BUG", "WARNING", "INFO: ", "UBSAN: ", "Kernel panic", "[#", "LOCKUP", "PANIC: double fault",
     "Linux version", "Unable to handle kernel ", "Unhandled fault", "unregister_netdevice: waiting",
-    "VFS: Busy inodes", "VFS: Close: file count", CUT_HERE, RULER_LITERAL, RESTART,
+    "VFS: Busy inodes", "VFS: Close: file count", "SYZFAIL: ", CUT_HERE, RULER_LITERAL, RESTART,
 )

@@ -86,6 +86,7 @@ KIND_MAP: tuple[tuple[str, str | None, str], ...] = (
     ("kernel BUG", None, "BUG"),
     ("WARNING", None, "WARNING"),
     ("reboot", None, "REBOOT"),
+    ("SYZFAIL", None, "SYZ_FAILURE"),
     # faults and panics are denial of service to syzkaller
     ("general protection fault", None, "DoS"),
     ("invalid opcode", None, "DoS"),
