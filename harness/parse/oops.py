@@ -647,6 +647,7 @@ class _Open:
     panic: tuple[int, Header, str, re.Match[str]] | None = None
     dropped: bool = False  # "printk messages dropped" inside the report
     in_trace: bool = False  # "Call Trace:" was printed
+    ts: bool = False  # its lines carry printk timestamps
 
     @property
     def start_line(self) -> int:
@@ -655,6 +656,8 @@ class _Open:
     def append(self, raw: str, n: int) -> None:
         self.lines.append(raw[:_MAX_KEPT_LINE])
         self.nums.append(n)
+        if not self.ts and _TS_RE.match(raw):
+            self.ts = True
 
     def observe(self, text: str) -> None:
         if not self.stack_seen and text.startswith(_STACK_STARTS):
@@ -908,6 +911,7 @@ class OopsScanner:
             nums=[k for k, _ in pre] + [n],
             hidx=len(pre),
             die_seen=h.die,
+            ts=bool(_TS_RE.match(raw)),
         )
         rep.observe(htext)
         self._open.append(rep)
@@ -924,6 +928,10 @@ class OopsScanner:
         if rep.soft_end and not text.startswith((_END_PANIC, "Rebooting in ")):
             self._close(done, rep, "panic end")
             return False
+        if rep.ts and found is None and raw.strip() and not _TS_RE.match(raw):
+            # a report printed with timestamps: a line without one is user space's
+            # output on the same console ("executing program"), not part of it
+            return True
         if text.startswith("---[ end "):
             if text.startswith((_END_TRACE, _END_PANIC)):
                 rep.append(raw, self._lineno)
