@@ -352,8 +352,36 @@ def _match_header(text: str) -> tuple[Header, str, re.Match[str]] | None:
     return None
 
 
+def _demangle_cxx(name: str) -> str:
+    """A C++ symbol's (Itanium ABI) qualified name without its parameter types:
+    ``_Z8fakeNameiii`` -> ``fakeName``, ``_ZN3foo3barEv`` -> ``foo::bar``; the
+    name itself if it is not one this understands."""
+    i = 2
+    nested = name.startswith("_ZN")
+    if nested:
+        i = 3
+    parts: list[str] = []
+    while i < len(name) and name[i].isdigit():
+        j = i
+        while j < len(name) and name[j].isdigit():
+            j += 1
+        n = int(name[i:j])
+        if n == 0 or j + n > len(name):
+            return name
+        parts.append(name[j:j + n])
+        i = j + n
+        if not nested:
+            break
+    if not parts or (nested and name[i:i + 1] != "E"):
+        return name
+    return "::".join(parts)
+
+
 def _func(name: str) -> str:
-    return _FUNC_SUFFIX_RE.sub("", name)
+    name = _FUNC_SUFFIX_RE.sub("", name)
+    if name.startswith("_Z"):
+        return _demangle_cxx(name)
+    return name
 
 
 def is_generic_frame(name: str, skip: re.Pattern[str] | None = None) -> bool:

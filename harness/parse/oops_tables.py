@@ -235,6 +235,7 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^_*filemap_get_(?:folio|page)", r"^pagecache_get_page$", r"^_*folio_(?:unlock|lock|put"
     r"|get|end_writeback|mark_dirty|wait\w*)$", r"^_*unlock_page$", r"^_*lock_page$",
     r"^find_(?:lock|get)_entries$", r"^_*put_page$", r"^mark_buffer_dirty$",
+    r"^truncate_inode_pages", r"^_*iput$", r"^free_large_kmalloc$", r"^lock_timer_base$",
     # skb helpers: whoever builds or drops the packet is to blame
     r"^pskb_expand_head$",
     r"^_*skb_(?:clone|copy|put|push|pull|trim|unshare)\w*$", r"^sk_skb_reason_drop$",
@@ -256,7 +257,7 @@ _WAITING = (  # a task waiting for something: the waiter is to blame, not the wa
     r"^kthread_stop", r"^_*refrigerator", r"^do_nanosleep$", r"^hrtimer_nanosleep$",
     r"^msleep", r"^usleep", r"^schedule_(?:hr)?timeout", r"^(?:rwbase|rtlock)_",
     r"^_*percpu_rwsem_", r"^_*cond_resched", r"^ldsem_down", r"^_*filemap_fdatawait",
-    r"^usb_(?:control|bulk|interrupt)_msg$", r"^do_read_cache_",
+    r"^usb_(?:control|bulk|interrupt)_msg$", r"^do_read_cache_", r"fdatawait",
 )
 _TIMER_IRQ = (  # the detector runs in the timer interrupt; a preempted task is in schedule()
     r"apic_timer_interrupt", r"^_*hrtimer", r"^tick_", r"^update_process_times$",
