@@ -259,7 +259,8 @@ _TRACE_STARTS = ("Call Trace:", "Call trace:", "Backtrace:", "  backtrace:")  # 
 # A stack dump has begun (for the grace rule of a bare "BUG:" header).
 _STACK_STARTS = (
     "unreferenced object ",
-    "CPU: ", "Call Trace:", "Call trace:", "Backtrace:", "Hardware name:", "Modules linked in:", "RIP: ",
+    "CPU: ", "Call Trace:", "Call trace:", "Backtrace:", "Hardware name:", "Modules linked in:",
+    "RIP: ",
     "#PF: ", "Workqueue: ", "stack backtrace:", "task:", "Tainted: ", "Comm: ", "PGD ", "CR2: ",
     "irq event stamp:", "page:", "caller is ", "Preemption disabled at:",
 )

@@ -224,7 +224,8 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^ref_tracker_", r"^usb_submit_urb$", r"^usb_start_wait_urb$",
     r"^(?:dev_)?v?printk_emit$", r"^va_format$", r"^dev_printk_emit$", r"^__dev_printk$",
     r"^__do_kernel_fault$", r"^do_(?:translation_fault|mem_abort|tag_check_fault|bad_area)$",
-    r"^el1_(?:abort|da|sync\w*)$", r"^el[01]h?_64_(?:sync|irq|error)\w*$", r"^_stext$", r"^_*wake_up_common", r"^_*wake_up(?:_\w+)?$",
+    r"^el1_(?:abort|da|sync\w*)$", r"^el[01]h?_64_(?:sync|irq|error)\w*$", r"^_stext$",
+    r"^_*wake_up_common", r"^_*wake_up(?:_\w+)?$",
     r"^insert_work$", r"^__queue_work$", r"^copy_page_(?:to|from)_iter", r"^simple_copy_to_iter$",
     r"^_*lock_sock(?:_nested)?$", r"^mutex_optimistic_spin$", r"^osq_lock$", r"^__cancel_work",
     r"^__(?:virt_to_phys|phys_addr)\w*$", r"^kasan_(?:set|save)_free_info$", r"^__seqprop",
@@ -497,9 +498,11 @@ HEADERS: tuple[Header, ...] = (
     # ---- WARN(): "WARNING: CPU: 0 PID: 1 at lib/foo.c:12 foo+0x1/0x2", then ---[ end trace ]---
     _warn_file("lib/refcount.c", "WARNING: refcount bug in {func}"),
     # usb_submit_urb() WARNs about its caller's urb: "WARNING in caller/usb_submit_urb"
-    _h("WARNING", "drivers/usb/core/urb.c:", r"WARNING: (?:.*\bat |\[.*?\] )?drivers/usb/core/urb\.c"
-       r":\d+", End.TRACE, "WARNING in {func}", sources=(Src.TRACE,), frame_fmt="{}/usb_submit_urb",
-       skip=(r"^usb_submit_urb$", r"^usb_start_wait_urb$", r"^usb_(?:bulk|interrupt|control)_msg$")),
+    _h("WARNING", "drivers/usb/core/urb.c:",
+       r"WARNING: (?:.*\bat |\[.*?\] )?drivers/usb/core/urb\.c:\d+", End.TRACE,
+       "WARNING in {func}", sources=(Src.TRACE,), frame_fmt="{}/usb_submit_urb",
+       skip=(r"^usb_submit_urb$", r"^usb_start_wait_urb$",
+             r"^usb_(?:bulk|interrupt|control)_msg$")),
     _warn_file("lib/debugobjects.c", "WARNING: ODEBUG bug in {func}", _ODEBUG),
     _warn_file("kernel/locking/lockdep.c", "WARNING: locking bug in {func}"),
     _warn_file("mm/usercopy.c", "WARNING: bad usercopy in {func}", (r"usercopy", r"^__check")),
@@ -526,7 +529,8 @@ HEADERS: tuple[Header, ...] = (
        sources=(Src.RIP, Src.TRACE), grace=GRACE_LINES, need_stack=True),
     # ---- panic(): "Kernel panic - not syncing: <message>"
     _h("panic", "Kernel panic - not syncing",
-       rf"Kernel panic - not syncing: stack-protector: .*corrupted in: (?:(?![0-9a-f]+\b){_HF})?", End.PANIC,
+       r"Kernel panic - not syncing: stack-protector: .*corrupted in: "
+       rf"(?:(?![0-9a-f]+\b){_HF})?", End.PANIC,
        "kernel panic: stack is corrupted in {func}", sources=(Src.HEADER, Src.TRACE),
        skip=(r"^__stack_chk_fail$",)),
     _h("panic", "Kernel panic - not syncing",

@@ -2316,3 +2316,183 @@ def test_normalize_title_folds_syzkaller_program_names() -> None:
     assert normalize_title("WARNING at CPU#0: syz.9.803/NUM") == "WARNING at CPU#NUM: syz/NUM"
     t = normalize_title("x syz-executor.1 syz.0.17")
     assert normalize_title(t) == t == "x syz-executor syz"
+
+
+# --------------------------------------------------------------------------
+# Issue 16, second round: frame sources and formats of other architectures
+
+
+def test_arm_backtrace_lines_are_frames_callee_then_caller() -> None:
+    # arm prints "Backtrace:" then "[<pc>] (callee) from [<lr>] (caller+off/size)"
+    text = """\
+[   75.100000] Unable to handle kernel NULL pointer dereference at virtual address 00001044
+[   75.100001] Internal error: Oops: 805 [#1] SMP ARM
+[   75.100002] PC is at memset+0x30/0xa8
+[   75.100003] Backtrace: 
+[   75.100004] [<80b10c70>] (memset) from [<8062eec8>] (n_tty_set_termios+0x154/0x3c4)
+[   75.100005] [<8062eec8>] (n_tty_set_termios) from [<80632588>] (tty_set_termios+0x1bc/0x230)
+[   75.100006] ---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert rep.guilty_frame == "n_tty_set_termios"
+    # the last line's caller is a frame too: an exception entry that is to blame
+    text = """\
+[ 9080.460000] 8<--- cut here ---
+[ 9080.460001] Unhandled fault: page domain fault (0x01b) at 0x00000000
+[ 9080.460002] Internal error: : 1b [#1] PREEMPT SMP ARM
+[ 9080.467190] PC is at __sanitizer_cov_trace_pc+0x4c/0x78
+[ 9080.468000] Backtrace: 
+[ 9080.479068] [<802b3ffc>] (__sanitizer_cov_trace_pc) from [<802e1324>] (trace_hardirqs_off+0x6c/0x120)
+[ 9080.480508] [<802e12b8>] (trace_hardirqs_off) from [<80100a74>] (__dabt_svc+0x54/0xa0)
+[ 9080.481000] ---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert rep.title == "Unhandled fault in __dabt_svc"
+
+
+def test_riscv_unindented_frames() -> None:
+    text = """\
+[   75.192486] WARNING: CPU: 1 PID: 4090 at arch/riscv/mm/physaddr.c:16 __virt_to_phys+0x44/0x5c
+[   75.216759] Call Trace:
+[   75.217460] [<ffffffe00020383c>] walk_stackframe+0x0/0xaa
+[   75.219851] [<ffffffe002150a3a>] dump_stack+0x8e/0xb4
+[   75.221402] [<ffffffe00020fd1e>] __warn+0x88/0x108
+[   75.222008] [<ffffffe000203766>] do_trap_break+0x56/0xa2
+[   75.222332] [<ffffffe000201bae>] ret_from_exception+0x0/0x10
+[   75.223000] ---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert rep.guilty_frame == "ret_from_exception"
+
+
+def test_stall_anchor_netif_receive_skb_blames_the_protocol_handler() -> None:
+    text = """\
+[  323.830017] INFO: rcu_sched detected stalls on CPUs/tasks:
+[  323.861597] Call Trace:
+[  323.864155]  <IRQ>
+[  323.866280]  sched_show_task+0x4a3/0x5e0
+[  324.082553]  update_process_times+0x30/0x60
+[  324.134365]  hrtimer_interrupt+0x1c2/0x5e0
+[  324.172031]  apic_timer_interrupt+0xa9/0xb0
+[  324.176323] RIP: 0010:__sanitizer_cov_trace_pc+0x0/0x50
+[  324.234345]  __xfrm_decode_session+0x68/0x110
+[  324.425219]  ip6_input+0xe9/0x560
+[  324.445039]  ip6_rcv_finish+0x1a9/0x7a0
+[  324.460829]  ipv6_rcv+0xf37/0x1fa0
+[  324.498351]  __netif_receive_skb_core+0x1a41/0x3460
+[  324.596827]  process_backlog+0x203/0x740
+[  324.711663]  __do_softirq+0x2d7/0xb85
+[  324.767312]  </IRQ>
+"""
+    (rep,) = scan(text)
+    assert rep.title == "INFO: rcu detected stall in ipv6_rcv"
+
+
+def test_soft_lockup_in_smp_call_function_is_one_title_and_looks_at_the_first_trace() -> None:
+    text = """\
+[ 1098.601132][    C2] watchdog: BUG: soft lockup - CPU#2 stuck for 136s! [syz-executor4:4888]
+[ 1098.616349][    C2] RIP: 0010:__sanitizer_cov_trace_const_cmp4+0xd/0x20
+[ 1098.632107][    C2] Call Trace:
+[ 1098.632573][    C2]  smp_call_function_many+0x8d5/0xb10
+[ 1098.637451][    C2]  on_each_cpu+0x31/0x200
+[ 1098.690774][    C2]  entry_SYSCALL_64_after_hwframe+0x49/0xbe
+[ 1098.701358][    C2] Sending NMI from CPU 2 to CPUs 0-1,3:
+[ 1098.702519][    C1] NMI backtrace for cpu 1
+[ 1098.702570][    C1] Call Trace:
+[ 1098.702571][    C1]  <IRQ>
+[ 1098.702572][    C1]  apic_timer_interrupt+0xf/0x20
+[ 1098.702573][    C1]  </IRQ>
+[ 1098.702575][    C1]  vblank_disable_fn+0x1/0x2
+[ 1098.702583][    C1]  call_timer_fn+0x1/0x2
+"""
+    (rep,) = scan(text)
+    assert rep.title == "BUG: soft lockup in smp_call_function"
+
+
+def test_circular_locking_blames_the_first_dependency_chain_after_workqueue_locks() -> None:
+    text = """\
+[ 1319.865875][   T43] WARNING: possible circular locking dependency detected
+[ 1319.875308][   T43] kworker/u8:2/43 is trying to acquire lock:
+[ 1319.879142][   T43] ffffc9000027fdf0 ((work_completion)(&peer->work)){+.+.}, at: process_one_work+0x8c0/0x17b0
+[ 1319.886943][   T43] but task is already holding lock:
+[ 1319.889733][   T43] ffff8880649b0d28 ((wq_completion)wg-kex){+.+.}, at: process_one_work+0x88b/0x17b0
+[ 1319.898798][   T43] the existing dependency chain (in reverse order) is:
+[ 1319.919496][   T43] -> #2 ((wq_completion)wg-kex){+.+.}:
+[ 1319.921136][   T43]        flush_workqueue+0x115/0x1520
+[ 1319.922126][   T43]        peer_remove_after_dead+0x16a/0x230
+[ 1319.923180][   T43]        wg_peer_remove+0x23f/0x340
+[ 1320.000000][   T43] stack backtrace:
+[ 1320.000001][   T43] Call Trace:
+[ 1320.000002][   T43]  dump_stack+0x1/0x2
+[ 1320.000003][   T43]  worker_thread+0x1/0x2
+[ 1320.000004][   T43]  </TASK>
+"""
+    (rep,) = scan(text)
+    assert rep.title == "possible deadlock in peer_remove_after_dead"
+
+
+def test_inconsistent_lock_state_blames_what_takes_the_lock() -> None:
+    text = """\
+[  860.100000][    C1] WARNING: inconsistent lock state
+[  860.100001][    C1] inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.
+[  860.100002][    C1] syz-executor/1 [HC0[0]:SC1[1]:HE1:SE0] takes:
+[  860.146481][    C1] ffffffff8c9dd960 (fs_reclaim){+.?.}-{0:0}, at: kmem_cache_alloc_node+0x46/0x340
+[  860.155717][    C1] {SOFTIRQ-ON-W} state was registered at:
+[  860.161435][    C1]   lock_acquire+0x19f/0x4d0
+[  860.166029][    C1]   fs_reclaim_acquire+0x77/0x110
+[  860.200000][    C1] Call Trace:
+[  860.200001][    C1]  tcp_v6_rcv+0x1/0x2
+[  860.200002][    C1]  </TASK>
+"""
+    (rep,) = scan(text)
+    assert rep.title == "inconsistent lock state in fs_reclaim_acquire"
+
+
+def test_usb_submit_urb_warning_names_the_caller() -> None:
+    text = """\
+[   38.721146][   T12] WARNING: CPU: 0 PID: 12 at drivers/usb/core/urb.c:477 usb_submit_urb+0x119a/0x13c0
+[   38.825726][   T12] RIP: 0010:usb_submit_urb+0x119a/0x13c0
+[   38.765659][   T12] Call Trace:
+[   38.835042][   T12]  ? usb_submit_urb+0x119a/0x13c0
+[   38.835074][   T12]  submit_rx_urb+0x2e1/0x3e0
+[   38.843545][   T12]  hfa384x_drvr_start+0x1cb/0x420
+[   38.900000][   T12] ---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert (rep.title, rep.guilty_frame) == ("WARNING in submit_rx_urb/usb_submit_urb",
+                                             "submit_rx_urb/usb_submit_urb")
+
+
+def test_untimestamped_user_output_inside_a_timestamped_report_is_not_part_of_it() -> None:
+    text = """\
+[  709.689951] INFO: rcu_sched detected stalls on CPUs/tasks:
+[  709.752766] Call Trace:
+[  709.755323]  <IRQ>  [<ffffffff813a0886>] sched_show_task+0x2a6/0x4f0
+[  709.843176]  [<ffffffff81011752>] smp_apic_timer_interrupt+0x20/0x2e
+[  709.859295]  [<ffffffff81718c49>] free_percpu+0x1c9/0x360
+[  709.881810]  [<ffffffff8160eed1>] bpf_map_free_deferred+0xb1/0xe0
+executing program
+[  709.888018]  [<ffffffff81363350>] process_one_work+0x8c0/0x15a0
+[  709.894051]  [<ffffffff81364111>] worker_thread+0xe1/0xf70
+[  709.900000] other output
+"""
+    (rep,) = scan(text)
+    assert rep.title == "INFO: rcu detected stall in bpf_map_free_deferred"
+    assert "executing program" not in rep.lines
+    assert rep.end_reason == "stack end"
+
+
+def test_cxx_frames_are_demangled() -> None:
+    text = """\
+[  492.200000][T24950] WARNING: possible recursive locking detected
+[  492.200764][T24950] ffff888106a71958 (&q->elevator_lock){+.+.}-{4:4}, at: _Z8fakeNameiii+0x49a/0x1a10
+[  492.200765][T24950] ffff888106a71958 (&q->elevator_lock){+.+.}-{4:4}, at: _ZN3foo3barEv+0x1/0x2
+[  492.200766][T24950] </TASK>
+"""
+    (rep,) = scan(text)
+    assert rep.title == "possible deadlock in fakeName"
+
+
+def test_syzfail_is_a_report() -> None:
+    (rep,) = scan("SYZFAIL: negative running\nrunning=-1 collide=0\n")
+    assert (rep.kind, rep.title) == ("SYZFAIL", "SYZFAIL: negative running")
