@@ -479,13 +479,14 @@ HEADERS: tuple[Header, ...] = (
     # any other "BUG: ...": a die() line follows, or a dump_stack(), or nothing
     _h("BUG", "BUG: ", r"BUG: \S", End.STACK, "{hdr}", pre_die=True, grace=GRACE_LINES),
     # ---- the unwinder finding a garbled stack (arch/x86/kernel/unwind_frame.c); only
-    # outside a report: inside one, it is a line of that report's trace
-    _h("WARNING", "WARNING: kernel stack ", r"WARNING: kernel stack regs at .* has bad 'bp' value",
-       End.STACK, "WARNING: kernel stack regs has bad 'bp' value", sources=(), grace=GRACE_LINES,
-       nested=False),
-    _h("WARNING", "WARNING: kernel stack ", r"WARNING: kernel stack frame pointer at .* has bad "
-       r"value", End.STACK, "WARNING: kernel stack frame pointer has bad value", sources=(),
+    # outside a report: inside one, it is a line of that report's trace.  The bots
+    # title the hashed-pointer ("(ptrval)", 4.15+) and frame-pointer variants as one.
+    _h("WARNING", "WARNING: kernel stack ", r"WARNING: kernel stack regs at [0-9a-f]+ .* has bad "
+       r"'bp' value", End.STACK, "WARNING: kernel stack regs has bad 'bp' value", sources=(),
        grace=GRACE_LINES, nested=False),
+    _h("WARNING", "WARNING: kernel stack ", r"WARNING: kernel stack (?:regs|frame pointer) at .* "
+       r"has bad (?:'bp' )?value", End.STACK, "WARNING: kernel stack regs has bad value",
+       sources=(), grace=GRACE_LINES, nested=False),
     # ---- other kernel messages that mean a bug: a refcount leak (net/core/dev.c),
     # fs/super.c and fs/open.c use-after-free detectors
     _h("DoS", "unregister_netdevice: waiting", r"unregister_netdevice: waiting for \S+ to become "

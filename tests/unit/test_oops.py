@@ -871,7 +871,9 @@ HEADER_LINES = [
     ("WARNING: kernel stack regs at ffff8801d100fea8 in syz-executor1:16059 has bad 'bp' value "
      "ffff8801d100ff28", "WARNING", "WARNING: kernel stack regs has bad 'bp' value"),
     ("WARNING: kernel stack frame pointer at ffff8801d100fea8 in sh:4492 has bad value "
-     "0000000000000000", "WARNING", "WARNING: kernel stack frame pointer has bad value"),
+     "0000000000000000", "WARNING", "WARNING: kernel stack regs has bad value"),
+    ("WARNING: kernel stack regs at         (ptrval) in sh:4493 has bad 'bp' value         (ptrval)",
+     "WARNING", "WARNING: kernel stack regs has bad value"),
     ("unregister_netdevice: waiting for lo to become free. Usage count = 5", "DoS",
      "unregister_netdevice: waiting for DEV to become free"),
     ("VFS: Busy inodes after unmount of sda1. Self-destruct in 5 seconds.  Have a nice day...",
