@@ -100,6 +100,7 @@ from .oops_tables import (
     NO_FRAME,
     PREFILTER,
     STALL_ANCHORS,
+    STALL_DETECTOR,
     STALL_IRQ,
     SUPPRESSIONS,
     TITLE_REWRITES,
@@ -596,8 +597,12 @@ def _stall_frame(blocks: list[list[str]], pre_rip: str | None, h: Header) -> lis
     The trace looked at: the first one, after the RIP that show_regs()
     printed before it; for a header with ``irq_block`` (an RCU stall, whose
     report may start with the starved grace-period kthread's trace) the first
-    one that the detector's timer interrupt is in.  Its frames after that
-    interrupt (the interrupted code) are searched, innermost first, for an
+    one that the detector's timer interrupt is in.  If the trace holds the
+    detector (``STALL_DETECTOR``, or any timer interrupt for ``irq_block``),
+    only its frames after the timer interrupt (the interrupted code) count;
+    else the whole trace is the interrupted code (a soft lockup's show_regs():
+    a timer interrupt in it is a nested one, on the way out of a softirq).
+    These frames are searched, innermost first, for an
     anchor: the result is the last frame before it that is not generic, or
     the anchor itself (``self``, or when no such frame precedes it)."""
     if not blocks:
@@ -608,7 +613,8 @@ def _stall_frame(blocks: list[list[str]], pre_rip: str | None, h: Header) -> lis
     start = 0
     for i, name in enumerate(frames):
         if STALL_IRQ.search(name):
-            start = i + 1
+            if h.irq_block or any(STALL_DETECTOR.search(n) for n in frames[:i]):
+                start = i + 1
             break
     prev = None
     for name in frames[start:]:

@@ -49,6 +49,7 @@ __all__ = [
     "rx_any",
     "NO_FRAME",
     "STALL_ANCHORS",
+    "STALL_DETECTOR",
     "STALL_IRQ",
     "TITLE_REWRITES",
 ]
@@ -628,7 +629,12 @@ STALL_ANCHORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 # The timer interrupt that runs the stall/lockup detector: frames up to it
 # are the detector's, not the stalled code's.
-STALL_IRQ = re.compile(r"apic_timer_interrupt$|^sysvec_apic_timer_interrupt$|^el1_interrupt$")
+STALL_IRQ = re.compile(r"apic_timer_interrupt$|^sysvec_apic_timer_interrupt$|^el1_interrupt$"
+                       r"|^el1_irq$|^el1h_64_irq")
+# The detector's own frames, in the timer interrupt (soft lockup watchdog, RCU
+# stall check): a trace holding them shows the interrupted code only after it.
+STALL_DETECTOR = re.compile(r"^watchdog|softlockup|^rcu_sched_clock_irq|^rcu_check_callbacks"
+                            r"|cpu_stall|^rcu_dump_cpu_stacks|^update_process_times$")
 
 # Titles as the kernel's bots spell them, whatever the kernel version printed:
 # (regex, replacement), applied in order to every title.

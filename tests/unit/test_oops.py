@@ -2498,3 +2498,42 @@ def test_cxx_frames_are_demangled() -> None:
 def test_syzfail_is_a_report() -> None:
     (rep,) = scan("SYZFAIL: negative running\nrunning=-1 collide=0\n")
     assert (rep.kind, rep.title) == ("SYZFAIL", "SYZFAIL: negative running")
+
+
+def test_soft_lockup_trace_without_the_detector_is_all_interrupted_code() -> None:
+    # 5.10: show_regs() of the interrupted code; the timer interrupt in it is a
+    # nested one (a softirq run on its way out), not the detector's
+    text = """\
+[  516.600000][    C1] watchdog: BUG: soft lockup - CPU#1 stuck for 123s! [syz-executor.4:1]
+[  516.700000][    C1] RIP: 0010:jhash+0x1/0x2
+[  516.846256][    C1] Call Trace:
+[  516.852462][    C1]  __rhashtable_lookup+0x22b/0x780
+[  516.954196][    C1]  ieee80211_tasklet_handler+0xd3/0x130
+[  516.959733][    C1]  tasklet_action_common.constprop.0+0x22f/0x2d0
+[  516.966051][    C1]  __do_softirq+0x2a0/0x9f6
+[  516.987990][    C1]  sysvec_apic_timer_interrupt+0x4d/0x100
+[  516.993697][    C1]  asm_sysvec_apic_timer_interrupt+0x12/0x20
+[  517.232377][    C1]  inet_sendmsg+0x99/0xe0
+[  517.241996][    C1]  sock_sendmsg+0xcf/0x120
+[  517.250000][    C1]  </TASK>
+"""
+    (rep,) = scan(text)
+    assert rep.title == "BUG: soft lockup in ieee80211_tasklet_handler"
+    # 4.x: the detector's frames come first, in the timer interrupt
+    text = """\
+[  100.000000] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [syz-executor0:1]
+[  100.000001] Call Trace:
+[  100.000002]  <IRQ>
+[  100.000003]  watchdog_timer_fn+0x1/0x2
+[  100.000004]  __hrtimer_run_queues+0x1/0x2
+[  100.000005]  hrtimer_interrupt+0x1/0x2
+[  100.000006]  apic_timer_interrupt+0x1/0x2
+[  100.000007]  </IRQ>
+[  100.000008]  foo_loop+0x1/0x2
+[  100.000009]  foo_ioctl+0x1/0x2
+[  100.000010]  do_vfs_ioctl+0x1/0x2
+[  100.000011]  SyS_ioctl+0x1/0x2
+[  100.000012] other
+"""
+    (rep,) = scan(text)
+    assert rep.title == "BUG: soft lockup in foo_ioctl"
