@@ -273,6 +273,7 @@ _STACK_STARTS = (
 _PPC_FRAME_RE = re.compile(r"\[[0-9a-f]{8,16}\] \[")
 _IN_STACK_RE = re.compile(r"\s|\[<|\[[0-9a-f]{8,16}\] \[|[A-Z][A-Za-z0-9_]{0,15}: |$"
                           r"|NMI backtrace for cpu|Sending NMI from CPU|Hardware name: |rcu: |task:"
+                          r"|Task dump for CPU"
                           r"|Call [Tt]race:")
 
 _RIP_RE = re.compile(

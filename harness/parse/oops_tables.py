@@ -374,7 +374,7 @@ HEADERS: tuple[Header, ...] = (
     _h("lockdep", "held lock freed", _LOCKDEP_PREFIX + r"held lock freed", End.STACK,
        "{lvl}: held lock freed in {func}", sources=(Src.AT, Src.TRACE)),
     _h("lockdep", "Nested lock", _LOCKDEP_PREFIX + r"Nested lock was not taken", End.STACK,
-       "{lvl}: Nested lock was not taken in {func}", sources=(Src.TRACE,)),
+       "{lvl}: Nested lock was not taken in {func}", sources=(Src.TRACE, Src.AT)),
     _h("lockdep", "suspicious RCU usage", _LOCKDEP_PREFIX + r"suspicious RCU usage", End.STACK,
        "{lvl}: suspicious RCU usage in {func}", sources=(Src.TRACE,),
        skip=_RCU + (r"^_*kmem", r"slab")),

@@ -2537,3 +2537,28 @@ def test_soft_lockup_trace_without_the_detector_is_all_interrupted_code() -> Non
 """
     (rep,) = scan(text)
     assert rep.title == "BUG: soft lockup in foo_ioctl"
+
+
+def test_rcu_stall_task_dumps_of_other_cpus_are_part_of_the_report() -> None:
+    # "Task dump for CPU N:" between the traces does not end the report; the
+    # trace with the timer interrupt (arm64: el1h_64_irq) is the stalled one
+    text = """\
+[  417.725670][    C1] rcu: INFO: rcu_sched self-detected stall on CPU
+[  417.737083][    C1] rcu: RCU grace-period kthread stack dump:
+[  417.741712][    C1] Call trace:
+[  417.742580][    C1]  __switch_to+0x123/0x123
+[  417.745979][    C1]  schedule_timeout+0x123/0x123
+[  417.748498][    C1]  rcu_gp_kthread+0x123/0x123
+[  417.753610][    C1] Task dump for CPU 1:
+[  417.764661][    C1] Call trace:
+[  417.774184][    C1]  rcu_sched_clock_irq+0x123/0x123
+[  417.788820][    C1]  el1_interrupt+0x123/0x123
+[  417.791312][    C1]  el1h_64_irq+0x123/0x123
+[  417.792422][    C1]  lock_acquire+0x123/0x123
+[  417.796127][    C1]  tcp_bpf_recvmsg_parser+0x123/0x123
+[  417.801142][    C1]  __arm64_sys_recvmmsg+0x123/0x123
+[  417.802546][    C1]  invoke_syscall+0x123/0x123
+[  417.810000][    C1] other
+"""
+    (rep,) = scan(text)
+    assert rep.title == "INFO: rcu detected stall in __arm64_sys_recvmmsg"
