@@ -250,6 +250,7 @@ _PREFIX_RE = re.compile(r"(?:<\d{1,3}>)?(?:\[ *\d+\.\d+\] ?)?(?:\[ *([TC]\d+)\] 
 _TS_RE = re.compile(r"(?:<\d{1,3}>)?\[ *\d+\.\d+\]")
 _TS_BYTES_RE = re.compile(rb"(?m)^(?:<\d{1,3}>)?\[ *\d+\.\d+\]")
 _TOOL_TS_RE = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? ")
+_LOGIN_RE = re.compile(r"[\w.-]+ login: ")  # getty's prompt, a kernel message printed after it
 _MID_TS_RE = re.compile(r"\[ *\d+\.\d{6}\](?:\[ *[TC]\d+\])? ?")
 
 _END_TRACE = "---[ end trace"
@@ -337,8 +338,9 @@ def _match_header(text: str) -> tuple[Header, str, re.Match[str]] | None:
     found = _match_at_start(text)
     if found is not None:
         return found[0], text, found[1]
-    # A tool's own timestamp before a kernel message: "2018/01/09 14:28:48 BUG: ..."
-    m = _TOOL_TS_RE.match(text)
+    # A tool's own timestamp before a kernel message: "2018/01/09 14:28:48 BUG: ...",
+    # or getty's prompt: "syzkaller login: Unable to handle kernel paging request"
+    m = _TOOL_TS_RE.match(text) or _LOGIN_RE.match(text)
     if m is not None:
         found = _match_at_start(text[m.end():])
         if found is not None:

@@ -2562,3 +2562,14 @@ def test_rcu_stall_task_dumps_of_other_cpus_are_part_of_the_report() -> None:
 """
     (rep,) = scan(text)
     assert rep.title == "INFO: rcu detected stall in __arm64_sys_recvmmsg"
+
+
+def test_kernel_message_after_the_getty_prompt() -> None:
+    text = """\
+syzkaller login: Unable to handle kernel paging request at virtual address fc14ef08
+Internal error: Oops: 5 [#1] SMP ARM
+PC is at migrate_task_rq_fair+0x58/0xa8
+---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert rep.title == "BUG: unable to handle kernel paging request in migrate_task_rq_fair"
