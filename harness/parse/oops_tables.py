@@ -174,7 +174,9 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^_*kmem_cache_(?:alloc|free|zalloc)\w*$", r"^_*kv?free(?:_sensitive|_rcu\w*|_bulk|_const"
     r"|_skb\w*|_call_rcu)?$", r"^_*consume_skb", r"^skb_release_", r"^skb_free_head$",
     r"^kfree_skbmem$", r"^_*v[mz]alloc(?:_(?:node|user|huge|32|noprof|array)\w*)?$",
-    r"^vfree(?:_atomic)?$", r"^_*slab_", r"^___slab_alloc", r"^new_slab$",
+    r"^vfree(?:_atomic)?$", r"^__vmalloc_area_node$", r"^_*get_vm_area\w*$",
+    r"^alloc_vmap_area$", r"^vm_area_alloc_pages$", r"^vmap_(?:pages_range|small_pages_range)\w*$",
+    r"^_*slab_", r"^___slab_alloc", r"^new_slab$",
     r"^allocate_slab$", r"^alloc_slab_page$", r"^setup_object$", r"^_*alloc_pages",
     r"^alloc_page", r"^__get_free_pages$", r"^get_zeroed_page", r"^_*free_pages",
     r"^__free_page", r"^free_unref_page", r"^_*folio_alloc", r"^post_alloc_hook$",
@@ -231,8 +233,9 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^_*lock_sock(?:_nested)?$", r"^mutex_optimistic_spin$", r"^osq_lock$", r"^__cancel_work",
     r"^__(?:virt_to_phys|phys_addr)\w*$", r"^kasan_(?:set|save)_free_info$", r"^__seqprop",
     r"^_*kasprintf", r"^kvasprintf", r"^_*dput$", r"^fast_dput$",
-    # completions, tracepoint glue, unwinders of other architectures
-    r"^_*wait_for_completion", r"^perf_trace_", r"^trace_event_raw_event_", r"^walk_stackframe$",
+    # completions, tracepoint glue, unwinders of other architectures, rate limits
+    r"^_*wait_for_completion", r"^_*wait_for_common", r"^_*ratelimit$", r"^dev_err_probe$",
+    r"^perf_trace_", r"^trace_event_raw_event_", r"^walk_stackframe$",
     # page-cache and folio helpers: the file system that called them is to blame
     r"^_*filemap_get_(?:folio|page)", r"^pagecache_get_page$", r"^_*folio_(?:unlock|lock|put"
     r"|get|end_writeback|mark_dirty|wait\w*)$", r"^_*unlock_page$", r"^_*lock_page$",
