@@ -371,7 +371,8 @@ HEADERS: tuple[Header, ...] = (
            "{lvl}: still has locks held in {func}", (Src.AT, Src.TRACE), None),
           ("lock held when returning", r"lock held when returning to user space",
            "{lvl}: lock held when returning to user space in {func}", (Src.AT, Src.TRACE), None),
-          ("Invalid wait context", r"Invalid wait context", "BUG: Invalid wait context in {func}",
+          # the bots title it as the lockdep.c WARN()s
+          ("Invalid wait context", r"Invalid wait context", "WARNING: locking bug in {func}",
            (Src.TRACE, Src.AT), None),
       )),
     _h("lockdep", "held lock freed", _LOCKDEP_PREFIX + r"held lock freed", End.STACK,

@@ -993,7 +993,7 @@ HEADER_LINES = [
     ("WARNING: Nested lock was not taken", "lockdep", "WARNING: nested lock was not taken in corrupted"),
     ("WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected", "lockdep",
      "possible deadlock in corrupted"),
-    ("[ BUG: Invalid wait context ]", "lockdep", "BUG: Invalid wait context in corrupted"),
+    ("[ BUG: Invalid wait context ]", "lockdep", "WARNING: locking bug in corrupted"),
     ("[ INFO: possible circular locking dependency detected ]", "lockdep", "possible deadlock in corrupted"),
     ("INFO: trying to register non-static key.", "lockdep",
      "INFO: trying to register non-static key in corrupted"),
@@ -1980,7 +1980,7 @@ Call Trace:
  __lock_acquire+0x9d8/0x2460
  </TASK>
 """)
-    assert (rep.kind, rep.title) == ("lockdep", "BUG: Invalid wait context in foo_update")
+    assert (rep.kind, rep.title) == ("lockdep", "WARNING: locking bug in foo_update")
 
 
 def test_kernel_panic_stack_protector() -> None:
