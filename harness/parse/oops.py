@@ -594,6 +594,9 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
     return out, unsure
 
 
+_SYS_WRAPPER_RE = re.compile(r"^__(?:x64|ia32|arm64|riscv|s390x?|se|do)_(?=(?:compat_)?sys_)")
+
+
 def _stall_frame(blocks: list[list[str]], pre_rip: str | None, h: Header) -> list[str]:
     """The looping function of a stall or lockup (``STALL_ANCHORS``), if any.
 
@@ -626,7 +629,9 @@ def _stall_frame(blocks: list[list[str]], pre_rip: str | None, h: Header) -> lis
                 if take.startswith("="):
                     return [take[1:]]
                 if take == "self" or prev is None:
-                    return [name]
+                    # a syscall entry by its syscall's name, whichever wrapper
+                    # (__x64_sys_, __se_sys_, __do_sys_...) the compiler kept
+                    return [_SYS_WRAPPER_RE.sub("", name)]
                 return [prev]
         if not is_generic_frame(name, h.skip):
             prev = name
