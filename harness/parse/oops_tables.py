@@ -662,6 +662,7 @@ RESTART = "Restarting system"  # kernel/reboot.c: a reboot the user asked for
 #: if it contains one of these (die() lines by their "[#1]" counter).
 PREFILTER: tuple[str, ...] = (
     "BUG", "WARNING", "INFO: ", "UBSAN: ", "Kernel panic", "[#", "hard LOCKUP",
-    "PANIC: double fault", "Linux version", "Unable to handle kernel ", "Unhandled fault", "unregister_netdevice: waiting",
+    "PANIC: double fault", "Linux version", "Unable to handle kernel ", "Unhandled fault",
+    "unregister_netdevice: waiting",
     "VFS: Busy inodes", "VFS: Close: file count", "SYZFAIL: ", CUT_HERE, RULER_LITERAL, RESTART,
 )
