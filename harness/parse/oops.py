@@ -691,6 +691,7 @@ class _Open:
     dropped: bool = False  # "printk messages dropped" inside the report
     in_trace: bool = False  # "Call Trace:" was printed
     ts: bool = False  # its lines carry printk timestamps
+    foreign_tail: bool = False  # lines without one (user space) came after its last line
 
     @property
     def start_line(self) -> int:
@@ -699,6 +700,7 @@ class _Open:
     def append(self, raw: str, n: int) -> None:
         self.lines.append(raw[:_MAX_KEPT_LINE])
         self.nums.append(n)
+        self.foreign_tail = False
         if not self.ts and _TS_RE.match(raw):
             self.ts = True
 
@@ -816,6 +818,10 @@ class OopsScanner:
         for rep in list(self._open):
             if rep.soft_end:
                 self._close(done, rep, "panic end")
+            elif (rep.foreign_tail and rep.header.end is End.STACK and rep.in_trace
+                  and not rep.die_seen):
+                # only user space printed after its stack dump: it was over
+                self._close(done, rep, "stack end")
             else:
                 self._close(done, rep, "eof", corrupted=True)
         return done
@@ -974,6 +980,7 @@ class OopsScanner:
         if rep.ts and found is None and raw.strip() and not _TS_RE.match(raw):
             # a report printed with timestamps: a line without one is user space's
             # output on the same console ("executing program"), not part of it
+            rep.foreign_tail = True
             return True
         if text.startswith("---[ end "):
             if text.startswith((_END_TRACE, _END_PANIC)):

@@ -2576,3 +2576,19 @@ PC is at migrate_task_rq_fair+0x58/0xa8
 """
     (rep,) = scan(text)
     assert rep.title == "BUG: unable to handle kernel paging request in migrate_task_rq_fair"
+
+
+def test_stack_dump_followed_only_by_user_output_ended() -> None:
+    text = """\
+[  100.000000] INFO: task sh:1 blocked for more than 120 seconds.
+[  100.000001] Call Trace:
+[  100.000002]  schedule+0x1/0x2
+[  100.000003]  foo_wait+0x1/0x2
+# echo done
+done
+"""
+    for reps in (scan(text), scan_bytes(text.encode())):
+        (rep,) = reps
+        assert (rep.title, rep.end_reason, rep.corrupted) == (
+            "INFO: task hung in foo_wait", "stack end", False)
+        assert rep.last_line == 4
