@@ -31,7 +31,11 @@ without frame pointers or ORC, whose guess unwinder prints every frame with a
 ``?``), and then in the same order and through the same skip lists; for a
 hung task the first frame that is not the
 scheduler, a lock or a wait primitive; for ``kernel BUG at lib/list_debug.c``
-the caller of the list helper; for a WARN() in an allocator, its caller.
+the caller of the list helper; for a WARN() in an allocator, its caller;
+for a stall or lockup the function that loops (see ``STALL_ANCHORS``); for
+lockdep's circular dependency the locks taken and held, then the first
+dependency chain.  Frames are read in the x86, arm64, powerpc, riscv and arm
+(``(callee) from (caller)``) formats; C++ names are demangled.
 
 Line numbering: 1-based, one per fed line.  ``Report.first_line`` is the line
 of the header (e.g. ``kernel BUG at ...``).  A ``cut here`` line (plus the
@@ -60,7 +64,10 @@ How a report ends (``Report.end_reason``):
   that is not followed by an ``Oops`` line); before 5.16 there is no
   ``</TASK>``: the first line after ``Call Trace:`` that cannot be part of a
   stack dump (not indented, no ``[<addr>]``, no ``REG: ``) ends the report and
-  is not part of it;
+  is not part of it.  In a report printed with printk timestamps, a line
+  without one is user space's output on the same console: it is not part of
+  the report and ends nothing (a stack dump that only such lines followed
+  until the end of the stream ended too);
 * ``"panic end"``: a panic without its end marker (``panic=-1`` reboots before
   printing it) ends after ``Kernel Offset:`` / ``Rebooting in``: at the next
   other line, or at the end of the stream (not corrupted);
