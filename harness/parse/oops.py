@@ -35,7 +35,8 @@ the caller of the list helper; for a WARN() in an allocator, its caller;
 for a stall or lockup the function that loops (see ``STALL_ANCHORS``); for
 lockdep's circular dependency the locks taken and held, then the first
 dependency chain.  Frames are read in the x86, arm64, powerpc, riscv and arm
-(``(callee) from (caller)``) formats; C++ names are demangled.
+(``(callee) from (caller)``) formats; C++ and Rust names are demangled
+(:mod:`harness.parse.demangle`).
 
 Line numbering: 1-based, one per fed line.  ``Report.first_line`` is the line
 of the header (e.g. ``kernel BUG at ...``).  A ``cut here`` line (plus the
@@ -98,6 +99,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .demangle import demangle
 from .oops_tables import CUT_HERE as _CUT_HERE
 from .oops_tables import FUNC as _F
 from .oops_tables import (
@@ -364,35 +366,10 @@ def _match_header(text: str) -> tuple[Header, str, re.Match[str]] | None:
     return None
 
 
-def _demangle_cxx(name: str) -> str:
-    """A C++ symbol's (Itanium ABI) qualified name without its parameter types:
-    ``_Z8fakeNameiii`` -> ``fakeName``, ``_ZN3foo3barEv`` -> ``foo::bar``; the
-    name itself if it is not one this understands."""
-    i = 2
-    nested = name.startswith("_ZN")
-    if nested:
-        i = 3
-    parts: list[str] = []
-    while i < len(name) and name[i].isdigit():
-        j = i
-        while j < len(name) and name[j].isdigit():
-            j += 1
-        n = int(name[i:j])
-        if n == 0 or j + n > len(name):
-            return name
-        parts.append(name[j:j + n])
-        i = j + n
-        if not nested:
-            break
-    if not parts or (nested and name[i:i + 1] != "E"):
-        return name
-    return "::".join(parts)
-
-
 def _func(name: str) -> str:
     name = _FUNC_SUFFIX_RE.sub("", name)
-    if name.startswith("_Z"):
-        return _demangle_cxx(name)
+    if name.startswith(("_Z", "_R")):
+        return demangle(name)
     return name
 
 
@@ -742,6 +719,10 @@ class _Open:
             else:
                 values.setdefault(k, "")
         values["hdr"] = self.text.strip()
+        if h.next_line is not None and len(body) > 1:
+            nxt = body[1].strip()
+            if nxt and _CUT_HERE not in nxt:
+                values[h.next_line] = nxt
         for name, rx in h.fields:
             values[name] = ""
             for t in body[1:]:
@@ -1004,6 +985,8 @@ class OopsScanner:
             if nh.die and h.pre_die and not rep.die_seen:
                 # "kernel BUG at ..." then "Oops: invalid opcode: ...": same report
                 rep.die_seen = rep.stack_seen = True
+            elif h.absorb is not None and not rep.die_seen and h.absorb.match(ntext):
+                pass  # Rust's panic message, then the BUG() it ends in: same report
             elif (nh.end is End.PANIC and h.end is not End.PANIC and rep.panic is None
                   and not rep.in_trace):
                 # "Kernel panic - not syncing: panic_on_warn set ..." before the

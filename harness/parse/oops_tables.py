@@ -103,6 +103,8 @@ class Header:
     irq_block: bool = False  # Src.STALL: the call trace with the timer interrupt, not the first
     mark: re.Pattern[str] | None = None  # Src.MARK: the line after which its frames start
     frame_fmt: str | None = None  # the guilty frame as titled: "{func}/usb_submit_urb"
+    absorb: re.Pattern[str] | None = None  # a header (match) that continues this report
+    next_line: str | None = None  # a value: the line after the header (unless a cut-here line)
 
 
 def rx_any(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -111,13 +113,15 @@ def rx_any(patterns: Iterable[str]) -> re.Pattern[str]:
 
 def _h(kind: str, literal: str, pattern: str, end: End, title: str, *,
        skip: Iterable[str] = (), fields: Iterable[tuple[str, str]] = (),
-       body_func: str | None = None, mark: str | None = None, **kw: Any) -> Header:
+       body_func: str | None = None, mark: str | None = None, absorb: str | None = None,
+       **kw: Any) -> Header:
     skip = tuple(skip)
     return Header(kind, literal, re.compile(pattern), end, title,
                   skip=rx_any(skip) if skip else None,
                   fields=tuple((k, re.compile(v)) for k, v in fields),
                   body_func=re.compile(body_func) if body_func else None,
-                  mark=re.compile(mark) if mark else None, **kw)
+                  mark=re.compile(mark) if mark else None,
+                  absorb=re.compile(absorb) if absorb else None, **kw)
 
 
 GRACE_LINES = 20
@@ -233,6 +237,9 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^_*lock_sock(?:_nested)?$", r"^mutex_optimistic_spin$", r"^osq_lock$", r"^__cancel_work",
     r"^__(?:virt_to_phys|phys_addr)\w*$", r"^kasan_(?:set|save)_free_info$", r"^__seqprop",
     r"^_*kasprintf", r"^kvasprintf", r"^_*dput$", r"^fast_dput$",
+    # Rust's panic machinery (demangled names): the function that panicked is to blame
+    r"(?:^|::)rust_begin_unwind$", r"^core::panicking::", r"^core::(?:result|option)::"
+    r"(?:unwrap_failed|expect_failed)",
     # completions, tracepoint glue, unwinders of other architectures, rate limits
     r"^_*wait_for_completion", r"^_*wait_for_common", r"^_*ratelimit$", r"^dev_err_probe$",
     r"^perf_trace_", r"^trace_event_raw_event_", r"^walk_stackframe$",
@@ -424,6 +431,11 @@ HEADERS: tuple[Header, ...] = (
        pre_die=True, defaults=(("what", "paging request"),)),
     _h("Oops", "Unhandled fault", r"Unhandled fault: ", End.TRACE, "Unhandled fault in {func}",
        pre_die=True),
+    # ---- Rust's panic handler (rust/kernel/lib.rs): the message on the next line, then
+    # BUG() (rust/helpers/bug.c) and its die() line: "attempt to add with overflow in f"
+    _h("kernel BUG", "rust_kernel: panicked", r"rust_kernel: panicked at ", End.TRACE,
+       "{msg} in {func}", next_line="msg", defaults=(("msg", "Rust panic"),), pre_die=True,
+       absorb=r"kernel BUG at rust/helpers/bug\.c", skip=(r"^rust_helper_BUG$",)),
     # ---- headers that a die() line follows
     _h("double fault", "PANIC: double fault", r"PANIC: double fault", End.TRACE,
        "PANIC: double fault in {func}", pre_die=True),
@@ -664,5 +676,6 @@ PREFILTER: tuple[str, ...] = (
     "BUG", "WARNING", "INFO: ", "UBSAN: ", "Kernel panic", "[#", "hard LOCKUP",
     "PANIC: double fault", "Linux version", "Unable to handle kernel ", "Unhandled fault",
     "unregister_netdevice: waiting",
-    "VFS: Busy inodes", "VFS: Close: file count", "SYZFAIL: ", CUT_HERE, RULER_LITERAL, RESTART,
+    "VFS: Busy inodes", "VFS: Close: file count", "SYZFAIL: ", "rust_kernel: panicked",
+    CUT_HERE, RULER_LITERAL, RESTART,
 )

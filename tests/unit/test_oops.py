@@ -967,6 +967,8 @@ HEADER_LINES = [
     ("INFO: Freed in fasync_free_rcu+0x14/0x20 age=57 cpu=0 pid=18338", "BUG",
      "INFO: Freed in fasync_free_rcu age=NUM cpu=NUM pid=NUM"),
     ("SYZFAIL: negative running", "SYZFAIL", "SYZFAIL: negative running"),
+    ("rust_kernel: panicked at rust/kernel/page_size_compat.rs:60:5:", "kernel BUG",
+     "Rust panic in corrupted"),
     ("WARNING: CPU: 1 PID: 9 at lib/debugobjects.c:514 debug_print_object+0x93/0xc0",
      "WARNING", "WARNING: ODEBUG bug in debug_print_object"),
     ("WARNING: CPU: 0 PID: 0 at kernel/locking/lockdep.c:232 hlock_class+0x4a/0x60", "WARNING",
@@ -2592,3 +2594,42 @@ done
         assert (rep.title, rep.end_reason, rep.corrupted) == (
             "INFO: task hung in foo_wait", "stack end", False)
         assert rep.last_line == 4
+
+
+def test_rust_panic_is_titled_by_its_message_and_the_demangled_function() -> None:
+    text = """\
+[   60.002464][ T2148] rust_kernel: panicked at /src/kernel/rust/kernel/page_size_compat.rs:60:5:
+[   60.002464][ T2148] attempt to add with overflow
+[   60.029392][ T2148] ------------[ cut here ]------------
+[   60.034979][ T2148] kernel BUG at rust/helpers/bug.c:7!
+[   60.041680][ T2148] Oops: invalid opcode: 0000 [#1] PREEMPT SMP KASAN PTI
+[   60.069552][ T2148] RIP: 0010:rust_helper_BUG+0x8/0x10
+[   60.146289][ T2148] Call Trace:
+[   60.146302][ T2148]  <TASK>
+[   60.146312][ T2148]  _RNvCscSpY9Juk0HT_7___rustc17rust_begin_unwind+0x15b/0x160
+[   60.189785][ T2148]  _RNvNtCs9jEwPDbx20M_4core9panicking9panic_fmt+0x84/0x90
+[   60.426733][ T2148]  _RNvXs1_CscPPBqWtAqum_11ashmem_rustNtB5_6AshmemNtNtCs43vyB533jt3_6kernel10miscdevice10MiscDevice4mmap+0xe44/0xfb0
+[   60.477260][ T2148]  mmap_region+0x1371/0x1bd0
+[   60.500000][ T2148] ---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert rep.kind == "kernel BUG"
+    assert rep.guilty_frame == "<ashmem_rust::Ashmem as kernel::miscdevice::MiscDevice>::mmap"
+    assert rep.title == ("attempt to add with overflow in "
+                         "<ashmem_rust::Ashmem as kernel::miscdevice::MiscDevice>::mmap")
+    assert rep.end_reason == "end marker"
+
+
+def test_rust_panic_without_its_message() -> None:
+    text = """\
+[   60.002464][ T2148] rust_kernel: panicked at /src/rust/kernel/lib.rs:1:1:
+[   60.029392][ T2148] ------------[ cut here ]------------
+[   60.034979][ T2148] kernel BUG at rust/helpers/bug.c:7!
+[   60.041680][ T2148] Oops: invalid opcode: 0000 [#1] PREEMPT SMP KASAN PTI
+[   60.069552][ T2148] RIP: 0010:rust_helper_BUG+0x8/0x10
+[   60.146289][ T2148] Call Trace:
+[   60.477260][ T2148]  _RNvNtCs1_4kern5thing4poke+0x1/0x2
+[   60.500000][ T2148] ---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert rep.title == "Rust panic in kern::thing::poke"
