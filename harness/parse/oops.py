@@ -105,6 +105,7 @@ from .oops_tables import FUNC as _F
 from .oops_tables import (
     GENERIC_FRAMES,
     GRACE_LINES,
+    HEADER_GUILTY,
     HEADERS,
     NO_FRAME,
     PREFILTER,
@@ -643,7 +644,8 @@ def guilty_frame(h: Header, body: list[str], header_func: str | None) -> str | N
     first = None
     for src in h.sources:
         for name in found[src] or unsure.get(src, []):
-            if not is_generic_frame(name, h.skip):
+            if not is_generic_frame(name, h.skip) or (
+                    src is Src.HEADER and HEADER_GUILTY.search(name)):
                 return name
             if first is None and src in _WHERE:
                 first = name

@@ -36,6 +36,7 @@ __all__ = [
     "End",
     "GENERIC_FRAMES",
     "GRACE_LINES",
+    "HEADER_GUILTY",
     "HEADERS",
     "Header",
     "PREFILTER",
@@ -257,6 +258,11 @@ GENERIC_FRAMES: tuple[str, ...] = (
     # locks wrapped by subsystems ("reiserfs_write_lock", "tty_ldisc_lock_pair")
     r"(?:spin|read|write)_(?:try)?(?:un)?lock(?:_\w+)?$", r"^tty_ldisc_lock",
 )
+
+# Generic frames that are to blame when the header itself names them: the
+# unwinder is dump machinery in a call trace, but a KASAN report "in
+# __unwind_start" is the unwinder's own bad access.
+HEADER_GUILTY = re.compile(r"^(?:__)?unwind_")
 
 # Kind-specific frames (on top of GENERIC_FRAMES).
 _WAITING = (  # a task waiting for something: the waiter is to blame, not the wait

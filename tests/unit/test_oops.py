@@ -2633,3 +2633,18 @@ def test_rust_panic_without_its_message() -> None:
 """
     (rep,) = scan(text)
     assert rep.title == "Rust panic in kern::thing::poke"
+
+
+def test_kasan_report_in_the_unwinder_blames_it() -> None:
+    text = """\
+[  244.852147] BUG: KASAN: use-after-free in __unwind_start+0x2d/0x330
+[  244.858531] Write of size 88 at addr ffff8801cd04fe98 by task loop0/26991
+[  244.884113] Call Trace:
+[  247.901862]  ? kthread+0x37a/0x440
+[  247.905374]  ? loop_get_status64+0x110/0x110
+[  248.046081] ==================================================================
+"""
+    (rep,) = scan(text)
+    assert rep.title == "KASAN: use-after-free Write in __unwind_start"
+    # in a call trace the unwinder is dump machinery
+    assert is_generic_frame("__unwind_start")
