@@ -142,7 +142,7 @@ GENERIC_FRAMES: tuple[str, ...] = (
     # exception, interrupt, softirq, timer and syscall entry
     r"^asm_", r"^exc_", r"^(?:__)?sysvec_", r"^(?:__)?common_interrupt", r"^irqentry_",
     r"^do_(?:user|kern)_addr_fault", r"^handle_page_fault$", r"^(?:__)?do_page_fault",
-    r"^page_fault_oops$",
+    r"^page_fault_oops$", r"^(?:async_)?page_fault$", r"^vmalloc_fault$",
     r"^kernelmode_fixup_or_oops", r"^no_context$", r"^spurious_kernel_fault",
     r"^fixup_exception$", r"^ex_handler_", r"^do_(?:divide_error|general_protection|int3)",
     r"^(?:__)?irq_exit", r"^irq_enter", r"^(?:__)?do_softirq", r"^handle_softirqs$",
