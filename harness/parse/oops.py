@@ -85,7 +85,8 @@ A report during which the kernel said ``** N printk messages dropped **`` is
 also ``corrupted``.  An "unexpected reboot" is a banner seen after the kernel
 was already up (an earlier banner or printk timestamp) with no report and no
 ``reboot: Restarting system`` since the previous boot: a one-line report of
-kind ``"reboot"``.
+kind ``"reboot"``; the firmware's banner (``SeaBIOS (version``) printed after
+other output means the machine was up too.
 
 After ``---[ end trace ]---`` the kernel prints the RIP/Code/register block
 again ("executive summary"); those lines are outside any report and dropped,
@@ -101,6 +102,7 @@ from typing import Any
 
 from .demangle import demangle
 from .oops_tables import CUT_HERE as _CUT_HERE
+from .oops_tables import FIRMWARE as _FIRMWARE
 from .oops_tables import FUNC as _F
 from .oops_tables import (
     GENERIC_FRAMES,
@@ -249,6 +251,8 @@ def _finders(lits: tuple[str, ...]) -> tuple[tuple[bytes, re.Pattern[bytes] | No
 
 
 _FINDERS = _finders(PREFILTER)
+_FW_FINDER = next((i for i, (lit, _) in enumerate(_FINDERS) if lit == _FIRMWARE.encode()), -1)
+_BANNER_FINDER = next((i for i, (lit, _) in enumerate(_FINDERS) if lit == b"Linux version"), -1)
 
 # --------------------------------------------------------------------------
 # Line helpers
@@ -776,6 +780,8 @@ class OopsScanner:
         self._banner_seen = False
         self._reported = False  # a report since the last banner
         self._restart = False  # "reboot: Restarting system" since the last banner
+        self._content = False  # a non-empty line was seen
+        self._fw_reset = False  # the firmware's banner after other output: the machine reset
 
     @property
     def in_report(self) -> bool:
@@ -799,6 +805,8 @@ class OopsScanner:
             self._advance_preamble(raw, _split(raw)[0])
         if not self._ts_seen and _TS_RE.match(raw):
             self._ts_seen = True
+        if not self._content and raw.strip():
+            self._content = True
         return done
 
     def flush(self) -> list[Report]:
@@ -892,6 +900,8 @@ class OopsScanner:
             else:
                 if _RESTART in text:
                     self._restart = True
+                elif _FIRMWARE in text and self._content:
+                    self._fw_reset = True
                 if self._pre:
                     self._advance_preamble(raw, ctx)
             return
@@ -926,13 +936,13 @@ class OopsScanner:
 
     def _banner(self, raw: str, ctx: str | None, htext: str, m: re.Match[str],
                 done: list[Report]) -> None:
-        up = self._banner_seen or self._ts_seen
+        up = self._banner_seen or self._ts_seen or self._fw_reset
         if up and not self._reported and not self._restart:
             rep = _Open(_REBOOT, htext, m, ctx, self._lineno, [raw[:_MAX_KEPT_LINE]],
                         [self._lineno], 0)
             done.append(rep.report(False, "reboot"))
         self._banner_seen = True
-        self._reported = self._restart = False
+        self._reported = self._restart = self._fw_reset = False
         self._pre = {}
 
     def _open_report(self, h: Header, htext: str, m: re.Match[str], raw: str, ctx: str | None,
@@ -1041,14 +1051,23 @@ def scan_bytes(data: bytes, max_report_lines: int = 400) -> list[Report]:
     out: list[Report] = []
     n = len(data)
 
+    ends = [n] * len(_FINDERS)  # where each literal's search stops
+
     def find(i: int, pos: int) -> int:
         lit, rx = _FINDERS[i]
         if rx is None:
-            return data.find(lit, pos)
-        m = rx.search(data, pos)
+            return data.find(lit, pos, ends[i])
+        m = rx.search(data, pos, ends[i])
         return -1 if m is None else m.start()
 
-    nxt = [find(i, 0) for i in range(len(_FINDERS))]  # next hit of each literal (-1: none)
+    # next hit of each literal (-1: none).  The firmware's banner only matters
+    # before the first kernel banner (after it the kernel was up anyway): it is
+    # looked for in the boot only, not in the whole log
+    nxt = [find(i, 0) if i != _FW_FINDER else -1 for i in range(len(_FINDERS))]
+    if _FW_FINDER >= 0:
+        if _BANNER_FINDER >= 0 and nxt[_BANNER_FINDER] >= 0:
+            ends[_FW_FINDER] = nxt[_BANNER_FINDER]
+        nxt[_FW_FINDER] = find(_FW_FINDER, 0)
     pos = 0
     while pos < n:
         if scanner._idle:
@@ -1067,6 +1086,8 @@ def scan_bytes(data: bytes, max_report_lines: int = 400) -> list[Report]:
                     skipped += 1  # the last line has no newline
                 if not scanner._ts_seen and _TS_BYTES_RE.search(data, pos, start):
                     scanner._ts_seen = True
+                if not scanner._content and data[pos:start].strip():
+                    scanner._content = True
                 scanner._lineno += skipped
                 pos = start
                 if pos >= n:

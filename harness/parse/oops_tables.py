@@ -43,6 +43,7 @@ __all__ = [
     "SUPPRESSIONS",
     "Src",
     "CUT_HERE",
+    "FIRMWARE",
     "FUNC",
     "REBOOT",
     "RESTART",
@@ -675,6 +676,7 @@ NO_FRAME = "corrupted"
 CUT_HERE = "[ cut here ]"
 RULER_LITERAL = "=========="  # a ruler is at least 20 "=" (see _is_ruler)
 RESTART = "Restarting system"  # kernel/reboot.c: a reboot the user asked for
+FIRMWARE = "SeaBIOS (version "  # the firmware's banner: the machine (re)starts
 
 #: A line can only be a header, a cut-here line, a ruler or a restart notice
 #: if it contains one of these (die() lines by their "[#1]" counter).
@@ -683,5 +685,5 @@ PREFILTER: tuple[str, ...] = (
     "PANIC: double fault", "Linux version", "Unable to handle kernel ", "Unhandled fault",
     "unregister_netdevice: waiting",
     "VFS: Busy inodes", "VFS: Close: file count", "SYZFAIL: ", "rust_kernel: panicked",
-    CUT_HERE, RULER_LITERAL, RESTART,
+    CUT_HERE, RULER_LITERAL, RESTART, FIRMWARE,
 )

@@ -2648,3 +2648,17 @@ def test_kasan_report_in_the_unwinder_blames_it() -> None:
     assert rep.title == "KASAN: use-after-free Write in __unwind_start"
     # in a call trace the unwinder is dump machinery
     assert is_generic_frame("__unwind_start")
+
+
+def test_firmware_banner_after_other_output_is_an_unexpected_reboot() -> None:
+    boot = ("SeaBIOS (version 1.8.2-20171012_061934-google)\n"
+            "Booting from Hard Disk 0...\n"
+            "[    0.000000] Linux version 4.15.0 (syzkaller@ci) (gcc version 7.1.1) #54 SMP\n")
+    for reps in (scan(boot), scan_bytes(boot.encode())):
+        assert reps == []  # the first boot
+    text = "\n\ntkill(r8, 0x13)\nmmap(&(0x7f0000000000/0x1000)=nil, 0x1000)\n" + boot
+    for reps in (scan(text), scan_bytes(text.encode())):
+        (rep,) = reps
+        assert (rep.kind, rep.title) == ("reboot", "unexpected kernel reboot")
+    # blank lines before the firmware are not output
+    assert scan_bytes(b"\n\n" + boot.encode()) == []
