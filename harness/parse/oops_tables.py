@@ -256,8 +256,8 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^_*kfree_skb\w*$", r"^_*sk_destruct$", r"^_*sk_free$", r"^skb_free_\w+$",
     # I/O accessors, driver-core glue
     r"^logic_(?:in|out)[bwlq]?$", r"^_*raw_(?:read|write)[bwlq]$", r"^get_device_parent$",
-    # locks wrapped by subsystems ("reiserfs_write_lock", "tty_ldisc_lock_pair")
-    r"(?:spin|read|write)_(?:try)?(?:un)?lock(?:_\w+)?$", r"^tty_ldisc_lock",
+    # big locks of subsystems (reiserfs' write lock, the tty ldisc pair lock)
+    r"^reiserfs_write_(?:un)?lock\w*$", r"^tty_ldisc_lock",
 )
 
 # Generic frames that are to blame when the header itself names them: the
