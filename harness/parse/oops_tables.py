@@ -333,6 +333,10 @@ def _warn_file(path: str, title: str, skip: Iterable[str] = ()) -> Header:
 # generic ones they overlap with ("BUG: KASAN:" before "BUG: ").
 HEADERS: tuple[Header, ...] = (
     # ---- sanitizers: "BUG: KASAN: slab-out-of-bounds in foo+0x1/0x2", between rulers
+    # (3.x: "BUG: KASAN: null-ptr-deref on address (null)": no function, the bots'
+    # title has none either)
+    _h("KASAN", "BUG: KASAN: ", r"BUG: KASAN: (?P<bug>[\w-]+) on address", End.RULER,
+       "KASAN: {bug} {access}", sources=(), fields=_KASAN_ACCESS),
     _h("KASAN", "BUG: KASAN: ",
        rf"BUG: KASAN: (?P<bug>[\w-]+(?: or [\w-]+)?)(?: in {_HF}|\s|$)",
        End.RULER, "KASAN: {bug} {access} in {func}", sources=(Src.HEADER, Src.TRACE, Src.FRAMES),

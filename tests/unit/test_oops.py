@@ -967,6 +967,7 @@ HEADER_LINES = [
     ("INFO: Freed in fasync_free_rcu+0x14/0x20 age=57 cpu=0 pid=18338", "BUG",
      "INFO: Freed in fasync_free_rcu age=NUM cpu=NUM pid=NUM"),
     ("SYZFAIL: negative running", "SYZFAIL", "SYZFAIL: negative running"),
+    ("BUG: KASAN: null-ptr-deref on address           (null)", "KASAN", "KASAN: null-ptr-deref"),
     ("rust_kernel: panicked at rust/kernel/page_size_compat.rs:60:5:", "kernel BUG",
      "Rust panic in corrupted"),
     ("WARNING: CPU: 1 PID: 9 at lib/debugobjects.c:514 debug_print_object+0x93/0xc0",
