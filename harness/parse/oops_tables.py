@@ -423,7 +423,8 @@ HEADERS: tuple[Header, ...] = (
     _h("double fault", "[#", _OOPS + r"double fault" + _DIE_TAIL, End.TRACE,
        "PANIC: double fault in {func}", die=True),
     _h("Oops", "[#", _OOPS + r"(?:stack guard page|kernel stack overflow \([\w-]+\))"
-       + _DIE_TAIL, End.TRACE, "BUG: stack guard page was hit in {func}", die=True),
+       + _DIE_TAIL, End.TRACE, "BUG: stack guard page was hit in {func}", die=True,
+       sources=(Src.STALL, Src.RIP, Src.TRACE)),
     # "Oops: 0000 [#1]" (page fault before 6.10), "Oops: Oops: 0000 [#1]" (6.10+),
     # "Oops: int3: 0000 [#1]", arm64 "Internal error: Oops: 0000000096000005 [#1]",
     # MIPS "Oops[#1]:", arm "Oops - BUG: 0 [#1]"
@@ -467,8 +468,10 @@ HEADERS: tuple[Header, ...] = (
     _h("BUG", "BUG: ", r"BUG: unable to handle (?:kernel paging request|page fault|kernel\b)",
        End.STACK, "BUG: unable to handle kernel paging request in {func}",
        pre_die=True, grace=GRACE_LINES),
+    # a stack overflow is a recursion: named, like a stall, by its dispatcher's callee
     _h("BUG", "BUG: ", r"BUG: (?:\w+ )?stack guard page was hit", End.STACK,
-       "BUG: stack guard page was hit in {func}", pre_die=True, grace=GRACE_LINES),
+       "BUG: stack guard page was hit in {func}", pre_die=True, grace=GRACE_LINES,
+       sources=(Src.STALL, Src.RIP, Src.TRACE)),
     _h("BUG", "BUG: ", r"BUG: sleeping function called from invalid context", End.STACK,
        "BUG: sleeping function called from invalid context in {func}", sources=(Src.TRACE,),
        skip=_WAITING, pre_die=True, grace=GRACE_LINES),

@@ -2663,3 +2663,21 @@ def test_firmware_banner_after_other_output_is_an_unexpected_reboot() -> None:
         assert (rep.kind, rep.title) == ("reboot", "unexpected kernel reboot")
     # blank lines before the firmware are not output
     assert scan_bytes(b"\n\n" + boot.encode()) == []
+
+
+def test_stack_overflow_is_named_by_the_recursion_entry() -> None:
+    # a recursion: the callee of the first dispatcher below it, as for a stall
+    lines = ["[ 2374.042591][    C0] BUG: TASK stack guard page was hit at ffffc9000e4aff58 "
+             "(stack is ffffc9000e4b0000..ffffc9000e4b8000)",
+             "[ 2374.042687][    C0] RIP: 0010:mark_lock+0x23/0x17b0",
+             "[ 2374.042910][    C0] Call Trace:",
+             "[ 2374.042916][    C0]  <TASK>"]
+    for _ in range(20):
+        lines += ["[ 2374.049399][    C0]  notifier_call_chain+0xb5/0x200",
+                  "[ 2374.049603][    C0]  bond_netdev_event+0x755/0xae0"]
+    lines += ["[ 2374.050829][    C0]  do_setlink+0x9f3/0x3970",
+              "[ 2374.051285][    C0]  rtnl_newlink+0x64/0xa0",
+              "[ 2374.051311][    C0]  rtnetlink_rcv_msg+0x413/0xb80",
+              "[ 2374.051933][    C0]  </TASK>"]
+    (rep,) = scan("\n".join(lines) + "\n")
+    assert rep.title == "BUG: stack guard page was hit in rtnl_newlink"
