@@ -221,14 +221,15 @@ _PREFILTER_SEARCH = re.compile("|".join(re.escape(lit) for lit in PREFILTER)).se
 
 def _finder(lit: str) -> tuple[bytes, re.Pattern[bytes] | None]:
     """How scan_bytes() looks for a literal in a whole buffer, whichever is
-    faster on console logs: ``bytes.find`` for long literals that start with a
-    byte every line has ("[" of the timestamps, " "), else a compiled regex
-    (re's literal-prefix scan is about twice as fast for short literals);
-    "[#" as "#" with a look-behind, "#" being rare."""
+    faster on console logs: ``bytes.find`` for literals of 10 bytes or more
+    (its skip table pays off: about twice as fast as re for "rust_kernel:
+    panicked", "[ cut here ]" or "hard LOCKUP" on a clean log), else a
+    compiled regex (re's literal-prefix scan is about 1.5 times as fast for
+    short ones); "[#" as "#" with a look-behind, "#" being rare."""
     b = lit.encode()
     if lit == "[#":
         return b, re.compile(rb"#(?<=\[#)")
-    if len(b) >= 12 and lit[0] in "[ R-P":
+    if len(b) >= 10:
         return b, None
     return b, re.compile(re.escape(b))
 
