@@ -31,7 +31,12 @@ without frame pointers or ORC, whose guess unwinder prints every frame with a
 ``?``), and then in the same order and through the same skip lists; for a
 hung task the first frame that is not the
 scheduler, a lock or a wait primitive; for ``kernel BUG at lib/list_debug.c``
-the caller of the list helper; for a WARN() in an allocator, its caller.
+the caller of the list helper; for a WARN() in an allocator, its caller;
+for a stall or lockup the function that loops (see ``STALL_ANCHORS``); for
+lockdep's circular dependency the locks taken and held, then the first
+dependency chain.  Frames are read in the x86, arm64, powerpc, riscv and arm
+(``(callee) from (caller)``) formats; C++ and Rust names are demangled
+(:mod:`harness.parse.demangle`).
 
 Line numbering: 1-based, one per fed line.  ``Report.first_line`` is the line
 of the header (e.g. ``kernel BUG at ...``).  A ``cut here`` line (plus the
@@ -60,7 +65,10 @@ How a report ends (``Report.end_reason``):
   that is not followed by an ``Oops`` line); before 5.16 there is no
   ``</TASK>``: the first line after ``Call Trace:`` that cannot be part of a
   stack dump (not indented, no ``[<addr>]``, no ``REG: ``) ends the report and
-  is not part of it;
+  is not part of it.  In a report printed with printk timestamps, a line
+  without one is user space's output on the same console: it is not part of
+  the report and ends nothing (a stack dump that only such lines followed
+  until the end of the stream ended too);
 * ``"panic end"``: a panic without its end marker (``panic=-1`` reboots before
   printing it) ends after ``Kernel Offset:`` / ``Rebooting in``: at the next
   other line, or at the end of the stream (not corrupted);
@@ -77,7 +85,8 @@ A report during which the kernel said ``** N printk messages dropped **`` is
 also ``corrupted``.  An "unexpected reboot" is a banner seen after the kernel
 was already up (an earlier banner or printk timestamp) with no report and no
 ``reboot: Restarting system`` since the previous boot: a one-line report of
-kind ``"reboot"``.
+kind ``"reboot"``; the firmware's banner (``SeaBIOS (version``) printed after
+other output means the machine was up too.
 
 After ``---[ end trace ]---`` the kernel prints the RIP/Code/register block
 again ("executive summary"); those lines are outside any report and dropped,
@@ -91,15 +100,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .demangle import demangle
 from .oops_tables import CUT_HERE as _CUT_HERE
+from .oops_tables import FIRMWARE as _FIRMWARE
 from .oops_tables import FUNC as _F
 from .oops_tables import (
     GENERIC_FRAMES,
     GRACE_LINES,
+    HEADER_GUILTY,
     HEADERS,
     NO_FRAME,
     PREFILTER,
     STALL_ANCHORS,
+    STALL_DETECTOR,
     STALL_IRQ,
     SUPPRESSIONS,
     TITLE_REWRITES,
@@ -208,14 +221,15 @@ _PREFILTER_SEARCH = re.compile("|".join(re.escape(lit) for lit in PREFILTER)).se
 
 def _finder(lit: str) -> tuple[bytes, re.Pattern[bytes] | None]:
     """How scan_bytes() looks for a literal in a whole buffer, whichever is
-    faster on console logs: ``bytes.find`` for long literals that start with a
-    byte every line has ("[" of the timestamps, " "), else a compiled regex
-    (re's literal-prefix scan is about twice as fast for short literals);
-    "[#" as "#" with a look-behind, "#" being rare."""
+    faster on console logs: ``bytes.find`` for literals of 10 bytes or more
+    (its skip table pays off: about twice as fast as re for "rust_kernel:
+    panicked", "[ cut here ]" or "hard LOCKUP" on a clean log), else a
+    compiled regex (re's literal-prefix scan is about 1.5 times as fast for
+    short ones); "[#" as "#" with a look-behind, "#" being rare."""
     b = lit.encode()
     if lit == "[#":
         return b, re.compile(rb"#(?<=\[#)")
-    if len(b) >= 12 and lit[0] in "[ R-P":
+    if len(b) >= 10:
         return b, None
     return b, re.compile(re.escape(b))
 
@@ -238,6 +252,8 @@ def _finders(lits: tuple[str, ...]) -> tuple[tuple[bytes, re.Pattern[bytes] | No
 
 
 _FINDERS = _finders(PREFILTER)
+_FW_FINDER = next((i for i, (lit, _) in enumerate(_FINDERS) if lit == _FIRMWARE.encode()), -1)
+_BANNER_FINDER = next((i for i, (lit, _) in enumerate(_FINDERS) if lit == b"Linux version"), -1)
 
 # --------------------------------------------------------------------------
 # Line helpers
@@ -249,17 +265,19 @@ _PREFIX_RE = re.compile(r"(?:<\d{1,3}>)?(?:\[ *\d+\.\d+\] ?)?(?:\[ *([TC]\d+)\] 
 _TS_RE = re.compile(r"(?:<\d{1,3}>)?\[ *\d+\.\d+\]")
 _TS_BYTES_RE = re.compile(rb"(?m)^(?:<\d{1,3}>)?\[ *\d+\.\d+\]")
 _TOOL_TS_RE = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? ")
+_LOGIN_RE = re.compile(r"[\w.-]+ login: ")  # getty's prompt, a kernel message printed after it
 _MID_TS_RE = re.compile(r"\[ *\d+\.\d{6}\](?:\[ *[TC]\d+\])? ?")
 
 _END_TRACE = "---[ end trace"
 _END_PANIC = "---[ end Kernel panic"
 _PANIC_SOFT_END = ("Kernel Offset:", "Rebooting in ")
 _DROPPED = "printk messages dropped"
-_TRACE_STARTS = ("Call Trace:", "Call trace:", "  backtrace:")  # the last: kmemleak
+_TRACE_STARTS = ("Call Trace:", "Call trace:", "Backtrace:", "  backtrace:")  # arm, kmemleak
 # A stack dump has begun (for the grace rule of a bare "BUG:" header).
 _STACK_STARTS = (
     "unreferenced object ",
-    "CPU: ", "Call Trace:", "Call trace:", "Hardware name:", "Modules linked in:", "RIP: ",
+    "CPU: ", "Call Trace:", "Call trace:", "Backtrace:", "Hardware name:", "Modules linked in:",
+    "RIP: ",
     "#PF: ", "Workqueue: ", "stack backtrace:", "task:", "Tainted: ", "Comm: ", "PGD ", "CR2: ",
     "irq event stamp:", "page:", "caller is ", "Preemption disabled at:",
 )
@@ -271,6 +289,7 @@ _STACK_STARTS = (
 _PPC_FRAME_RE = re.compile(r"\[[0-9a-f]{8,16}\] \[")
 _IN_STACK_RE = re.compile(r"\s|\[<|\[[0-9a-f]{8,16}\] \[|[A-Z][A-Za-z0-9_]{0,15}: |$"
                           r"|NMI backtrace for cpu|Sending NMI from CPU|Hardware name: |rcu: |task:"
+                          r"|Task dump for CPU"
                           r"|Call [Tt]race:")
 
 _RIP_RE = re.compile(
@@ -283,6 +302,10 @@ _FRAME_RE = re.compile(
     r"(?:\[<[0-9a-f]+>\]\s+)?(\?\s+)?(?:\[<[0-9a-f]+>\]\s+)?"
     rf"({_F})(?:\+0x[0-9a-f]+/0x[0-9a-f]+|(?= \S+\.\w+:\d+))"
 )
+# arm: "[<80b10c70>] (memset) from [<8062eec8>] (n_tty_set_termios+0x154/0x3c4)"
+# (before 4.x "(memset+0x30/0xa8) from"): the frame is the callee, first
+_ARM_FRAME_RE = re.compile(rf"\[<[0-9a-f]+>\] \(({_F})(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from "
+                           rf"(?:\[<[0-9a-f]+>\] \(({_F})\+0x)?")
 _AT_RE = re.compile(rf"\bat: (?:\[<[0-9a-f]+>\] *)?({_F})\+0x")
 _AT_NEXT_RE = re.compile(rf"\s*(?:\[<[0-9a-f]+>\] *)({_F})\+0x")
 _HEADER_IN_RE = re.compile(rf"\bin ({_F})(?:\+0x[0-9a-f]+/0x[0-9a-f]+|\s|$)")
@@ -330,8 +353,9 @@ def _match_header(text: str) -> tuple[Header, str, re.Match[str]] | None:
     found = _match_at_start(text)
     if found is not None:
         return found[0], text, found[1]
-    # A tool's own timestamp before a kernel message: "2018/01/09 14:28:48 BUG: ..."
-    m = _TOOL_TS_RE.match(text)
+    # A tool's own timestamp before a kernel message: "2018/01/09 14:28:48 BUG: ...",
+    # or getty's prompt: "syzkaller login: Unable to handle kernel paging request"
+    m = _TOOL_TS_RE.match(text) or _LOGIN_RE.match(text)
     if m is not None:
         found = _match_at_start(text[m.end():])
         if found is not None:
@@ -349,7 +373,10 @@ def _match_header(text: str) -> tuple[Header, str, re.Match[str]] | None:
 
 
 def _func(name: str) -> str:
-    return _FUNC_SUFFIX_RE.sub("", name)
+    name = _FUNC_SUFFIX_RE.sub("", name)
+    if name.startswith(("_Z", "_R")):
+        return demangle(name)
+    return name
 
 
 def is_generic_frame(name: str, skip: re.Pattern[str] | None = None) -> bool:
@@ -447,14 +474,28 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
     unsure: dict[Src, list[str]] = {s: [] for s in _UNRELIABLE}
     want = set(h.sources)
     in_trace = in_alloc = at_next = False
-    seq: list[str] = []  # reliable trace frames and the RIPs inside the trace, in order
+    # per call trace: its reliable frames and the RIPs inside it, in order
+    blocks: list[list[str]] = []
+    seq: list[str] = []
+    pre_rip: str | None = None  # a RIP printed before any call trace (show_regs())
+    arm_caller: str | None = None  # the caller named by the last arm frame line
     body_func = h.body_func
+    want_at = bool(want & {Src.AT, Src.CHAIN, Src.MARK})
+    chain_from = -1  # where the CHAIN frames start in FRAMES
+    marked: list[str] | None = None  # "at:" functions and frames after Header.mark's line
     for t in body[1:]:
+        if chain_from < 0 and len(out[Src.AT]) >= 2:
+            chain_from = len(out[Src.FRAMES])
+        if h.mark is not None and marked is None and h.mark.search(t):
+            marked = out[Src.MARK]
+            continue
         if at_next:
             at_next = False
             m = _AT_NEXT_RE.match(t)
             if m is not None:
                 out[Src.AT].append(_func(m.group(1)))
+                if marked is not None:
+                    marked.append(out[Src.AT][-1])
                 continue
         if body_func is not None and not out[Src.BODY]:
             m = body_func.search(t)
@@ -468,63 +509,121 @@ def _sources(h: Header, body: list[str]) -> tuple[dict[Src, list[str]], dict[Src
                     out[Src.RIP].append(name)
                 if in_trace:
                     seq.append(name)  # where the interrupted code was: a stall's frame
+                elif pre_rip is None:
+                    pre_rip = name
             continue
-        if t.startswith(("Call Trace:", "Call trace:")):
+        if t.startswith(("Call Trace:", "Call trace:", "Backtrace:")):
             in_trace, in_alloc = True, False
+            seq = []
+            blocks.append(seq)
             continue
         if Src.ALLOC in want and "page last allocated" in t:
             in_alloc = True
             continue
-        if Src.AT in want and "at:" in t:
+        if want_at and "at:" in t:
             m = _AT_RE.search(t)
             if m is not None:
                 out[Src.AT].append(_func(m.group(1)))
+                if marked is not None:
+                    marked.append(out[Src.AT][-1])
                 continue
             if t.rstrip().endswith("at:"):
                 at_next = True
                 continue
-        if t[:1] not in (" ", "\t") and not _PPC_FRAME_RE.match(t):
+        if t.startswith("[<"):
+            # arm's "(callee) from (caller)" lines, riscv's un-indented frames
+            am = _ARM_FRAME_RE.match(t)
+            if am is not None:
+                # the callee (unless the previous line named it as its caller), then the
+                # caller: the last line's caller is a frame too
+                names = [_func(am.group(1))] if am.group(1) != arm_caller else []
+                arm_caller = am.group(2)
+                names += [_func(arm_caller)] if arm_caller else []
+                for name in names:
+                    out[Src.FRAMES].append(name)
+                    if marked is not None:
+                        marked.append(name)
+                    if in_trace:
+                        out[Src.TRACE].append(name)
+                        seq.append(name)
+                    if in_alloc:
+                        out[Src.ALLOC].append(name)
+                continue
+            m = _FRAME_RE.match(" " + t)
+            if m is None:
+                continue
+            name = _func(m.group(2))
+            dest = unsure if m.group(1) else out
+        elif t[:1] not in (" ", "\t") and not _PPC_FRAME_RE.match(t):
             in_alloc = False
             continue
-        m = _FRAME_RE.match(t)
-        if m is None:
-            if in_alloc and t.strip() and not t.lstrip().startswith("<"):
-                in_alloc = False
-            continue
-        name = _func(m.group(2))
-        # "? func+0x1/0x2": not a reliable frame, only a fallback
-        dest = unsure if m.group(1) else out
+        else:
+            m = _FRAME_RE.match(t)
+            if m is None:
+                if in_alloc and t.strip() and not t.lstrip().startswith("<"):
+                    in_alloc = False
+                continue
+            name = _func(m.group(2))
+            # "? func+0x1/0x2": not a reliable frame, only a fallback
+            dest = unsure if m.group(1) else out
         dest[Src.FRAMES].append(name)
+        if marked is not None and dest is out:
+            marked.append(name)
         if in_trace:
             dest[Src.TRACE].append(name)
             if dest is out:
                 seq.append(name)
         if in_alloc:
             dest[Src.ALLOC].append(name)
+    if Src.CHAIN in want:
+        ats = out[Src.AT]
+        out[Src.CHAIN] = ats[:2] + out[Src.FRAMES][max(chain_from, 0) if len(ats) >= 2 else 0:]
     if Src.STALL in want:
         # reliable frames only: the caller of an anchor among "?" guesses is a guess
-        out[Src.STALL] = _stall_frame(seq, h.skip)
+        out[Src.STALL] = _stall_frame(blocks, pre_rip, h)
     return out, unsure
 
 
-def _stall_frame(frames: list[str], skip: re.Pattern[str] | None) -> list[str]:
-    """The looping function of a stall or lockup trace (``STALL_ANCHORS``), if
-    any: the frames after the timer interrupt that ran the detector (the
-    first one: the interrupted code may be a softirq on the way out of an
-    earlier interrupt), the caller of the first anchor that is not generic."""
+_SYS_WRAPPER_RE = re.compile(r"^__(?:x64|ia32|arm64|riscv|s390x?|se|do)_(?=(?:compat_)?sys_)")
+
+
+def _stall_frame(blocks: list[list[str]], pre_rip: str | None, h: Header) -> list[str]:
+    """The looping function of a stall or lockup (``STALL_ANCHORS``), if any.
+
+    The trace looked at: the first one, after the RIP that show_regs()
+    printed before it; for a header with ``irq_block`` (an RCU stall, whose
+    report may start with the starved grace-period kthread's trace) the first
+    one that the detector's timer interrupt is in.  If the trace holds the
+    detector (``STALL_DETECTOR``, or any timer interrupt for ``irq_block``),
+    only its frames after the timer interrupt (the interrupted code) count;
+    else the whole trace is the interrupted code (a soft lockup's show_regs():
+    a timer interrupt in it is a nested one, on the way out of a softirq).
+    These frames are searched, innermost first, for an
+    anchor: the result is the last frame before it that is not generic, or
+    the anchor itself (``self``, or when no such frame precedes it)."""
+    if not blocks:
+        return []
+    frames = blocks[0] if pre_rip is None else [pre_rip, *blocks[0]]
+    if h.irq_block:
+        frames = next((b for b in blocks if any(STALL_IRQ.search(n) for n in b)), frames)
     start = 0
     for i, name in enumerate(frames):
         if STALL_IRQ.search(name):
-            start = i + 1
+            if h.irq_block or any(STALL_DETECTOR.search(n) for n in frames[:i]):
+                start = i + 1
             break
     prev = None
     for name in frames[start:]:
         for rx, take in STALL_ANCHORS:
             if rx.search(name):
-                if take == "self":
-                    return [name]
-                return [prev] if prev is not None else []
-        if not is_generic_frame(name, skip):
+                if take.startswith("="):
+                    return [take[1:]]
+                if take == "self" or prev is None:
+                    # a syscall entry by its syscall's name, whichever wrapper
+                    # (__x64_sys_, __se_sys_, __do_sys_...) the compiler kept
+                    return [_SYS_WRAPPER_RE.sub("", name)]
+                return [prev]
+        if not is_generic_frame(name, h.skip):
             prev = name
     return []
 
@@ -550,7 +649,8 @@ def guilty_frame(h: Header, body: list[str], header_func: str | None) -> str | N
     first = None
     for src in h.sources:
         for name in found[src] or unsure.get(src, []):
-            if not is_generic_frame(name, h.skip):
+            if not is_generic_frame(name, h.skip) or (
+                    src is Src.HEADER and HEADER_GUILTY.search(name)):
                 return name
             if first is None and src in _WHERE:
                 first = name
@@ -581,6 +681,8 @@ class _Open:
     panic: tuple[int, Header, str, re.Match[str]] | None = None
     dropped: bool = False  # "printk messages dropped" inside the report
     in_trace: bool = False  # "Call Trace:" was printed
+    ts: bool = False  # its lines carry printk timestamps
+    foreign_tail: bool = False  # lines without one (user space) came after its last line
 
     @property
     def start_line(self) -> int:
@@ -589,6 +691,9 @@ class _Open:
     def append(self, raw: str, n: int) -> None:
         self.lines.append(raw[:_MAX_KEPT_LINE])
         self.nums.append(n)
+        self.foreign_tail = False
+        if not self.ts and _TS_RE.match(raw):
+            self.ts = True
 
     def observe(self, text: str) -> None:
         if not self.stack_seen and text.startswith(_STACK_STARTS):
@@ -621,6 +726,10 @@ class _Open:
             else:
                 values.setdefault(k, "")
         values["hdr"] = self.text.strip()
+        if h.next_line is not None and len(body) > 1:
+            nxt = body[1].strip()
+            if nxt and _CUT_HERE not in nxt:
+                values[h.next_line] = nxt
         for name, rx in h.fields:
             values[name] = ""
             for t in body[1:]:
@@ -633,6 +742,8 @@ class _Open:
             m = _HEADER_IN_RE.search(self.text)
             hf = m.group(1) if m else None
         func = guilty_frame(h, body, hf) if h.sources else None
+        if h.frame_fmt is not None:
+            func = h.frame_fmt.format(func or NO_FRAME)
         return Report(
             kind=h.kind,
             title=_title(h, values, func),
@@ -670,6 +781,8 @@ class OopsScanner:
         self._banner_seen = False
         self._reported = False  # a report since the last banner
         self._restart = False  # "reboot: Restarting system" since the last banner
+        self._content = False  # a non-empty line was seen
+        self._fw_reset = False  # the firmware's banner after other output: the machine reset
 
     @property
     def in_report(self) -> bool:
@@ -693,6 +806,8 @@ class OopsScanner:
             self._advance_preamble(raw, _split(raw)[0])
         if not self._ts_seen and _TS_RE.match(raw):
             self._ts_seen = True
+        if not self._content and raw.strip():
+            self._content = True
         return done
 
     def flush(self) -> list[Report]:
@@ -702,6 +817,10 @@ class OopsScanner:
         for rep in list(self._open):
             if rep.soft_end:
                 self._close(done, rep, "panic end")
+            elif (rep.foreign_tail and rep.header.end is End.STACK and rep.in_trace
+                  and not rep.die_seen):
+                # only user space printed after its stack dump: it was over
+                self._close(done, rep, "stack end")
             else:
                 self._close(done, rep, "eof", corrupted=True)
         return done
@@ -782,6 +901,8 @@ class OopsScanner:
             else:
                 if _RESTART in text:
                     self._restart = True
+                elif _FIRMWARE in text and self._content:
+                    self._fw_reset = True
                 if self._pre:
                     self._advance_preamble(raw, ctx)
             return
@@ -816,13 +937,13 @@ class OopsScanner:
 
     def _banner(self, raw: str, ctx: str | None, htext: str, m: re.Match[str],
                 done: list[Report]) -> None:
-        up = self._banner_seen or self._ts_seen
+        up = self._banner_seen or self._ts_seen or self._fw_reset
         if up and not self._reported and not self._restart:
             rep = _Open(_REBOOT, htext, m, ctx, self._lineno, [raw[:_MAX_KEPT_LINE]],
                         [self._lineno], 0)
             done.append(rep.report(False, "reboot"))
         self._banner_seen = True
-        self._reported = self._restart = False
+        self._reported = self._restart = self._fw_reset = False
         self._pre = {}
 
     def _open_report(self, h: Header, htext: str, m: re.Match[str], raw: str, ctx: str | None,
@@ -840,6 +961,7 @@ class OopsScanner:
             nums=[k for k, _ in pre] + [n],
             hidx=len(pre),
             die_seen=h.die,
+            ts=bool(_TS_RE.match(raw)),
         )
         rep.observe(htext)
         self._open.append(rep)
@@ -856,6 +978,11 @@ class OopsScanner:
         if rep.soft_end and not text.startswith((_END_PANIC, "Rebooting in ")):
             self._close(done, rep, "panic end")
             return False
+        if rep.ts and found is None and raw.strip() and not _TS_RE.match(raw):
+            # a report printed with timestamps: a line without one is user space's
+            # output on the same console ("executing program"), not part of it
+            rep.foreign_tail = True
+            return True
         if text.startswith("---[ end "):
             if text.startswith((_END_TRACE, _END_PANIC)):
                 rep.append(raw, self._lineno)
@@ -871,6 +998,8 @@ class OopsScanner:
             if nh.die and h.pre_die and not rep.die_seen:
                 # "kernel BUG at ..." then "Oops: invalid opcode: ...": same report
                 rep.die_seen = rep.stack_seen = True
+            elif h.absorb is not None and not rep.die_seen and h.absorb.match(ntext):
+                pass  # Rust's panic message, then the BUG() it ends in: same report
             elif (nh.end is End.PANIC and h.end is not End.PANIC and rep.panic is None
                   and not rep.in_trace):
                 # "Kernel panic - not syncing: panic_on_warn set ..." before the
@@ -923,14 +1052,23 @@ def scan_bytes(data: bytes, max_report_lines: int = 400) -> list[Report]:
     out: list[Report] = []
     n = len(data)
 
+    ends = [n] * len(_FINDERS)  # where each literal's search stops
+
     def find(i: int, pos: int) -> int:
         lit, rx = _FINDERS[i]
         if rx is None:
-            return data.find(lit, pos)
-        m = rx.search(data, pos)
+            return data.find(lit, pos, ends[i])
+        m = rx.search(data, pos, ends[i])
         return -1 if m is None else m.start()
 
-    nxt = [find(i, 0) for i in range(len(_FINDERS))]  # next hit of each literal (-1: none)
+    # next hit of each literal (-1: none).  The firmware's banner only matters
+    # before the first kernel banner (after it the kernel was up anyway): it is
+    # looked for in the boot only, not in the whole log
+    nxt = [find(i, 0) if i != _FW_FINDER else -1 for i in range(len(_FINDERS))]
+    if _FW_FINDER >= 0:
+        if _BANNER_FINDER >= 0 and nxt[_BANNER_FINDER] >= 0:
+            ends[_FW_FINDER] = nxt[_BANNER_FINDER]
+        nxt[_FW_FINDER] = find(_FW_FINDER, 0)
     pos = 0
     while pos < n:
         if scanner._idle:
@@ -949,6 +1087,8 @@ def scan_bytes(data: bytes, max_report_lines: int = 400) -> list[Report]:
                     skipped += 1  # the last line has no newline
                 if not scanner._ts_seen and _TS_BYTES_RE.search(data, pos, start):
                     scanner._ts_seen = True
+                if not scanner._content and data[pos:start].strip():
+                    scanner._content = True
                 scanner._lineno += skipped
                 pos = start
                 if pos >= n:

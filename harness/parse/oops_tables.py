@@ -36,12 +36,14 @@ __all__ = [
     "End",
     "GENERIC_FRAMES",
     "GRACE_LINES",
+    "HEADER_GUILTY",
     "HEADERS",
     "Header",
     "PREFILTER",
     "SUPPRESSIONS",
     "Src",
     "CUT_HERE",
+    "FIRMWARE",
     "FUNC",
     "REBOOT",
     "RESTART",
@@ -49,6 +51,7 @@ __all__ = [
     "rx_any",
     "NO_FRAME",
     "STALL_ANCHORS",
+    "STALL_DETECTOR",
     "STALL_IRQ",
     "TITLE_REWRITES",
 ]
@@ -74,6 +77,9 @@ class Src(enum.Enum):
     ALLOC = "alloc"  # frames after "page last allocated" (bad page state)
     FRAMES = "frames"  # every reliable frame line of the report (KCSAN, KFENCE...)
     STALL = "stall"  # the looping function of a stall/lockup trace (see STALL_ANCHORS)
+    CHAIN = "chain"  # lockdep's first two "at:" lines, then the frames after them (the
+    # first dependency chain of a circular dependency, or the stack backtrace)
+    MARK = "mark"  # the "at:" functions and frames after the first line Header.mark finds
     # TRACE, ALLOC and FRAMES fall back to their "? f+0x1/0x2" frames when they
     # have no reliable frame at all (see guilty_frame)
 
@@ -96,6 +102,11 @@ class Header:
     grace: int | None = None  # close as header-only when no stack dump starts in time
     need_stack: bool = False  # ... and then it is no report at all
     nested: bool = True  # False: inside an open report, the line is just part of it
+    irq_block: bool = False  # Src.STALL: the call trace with the timer interrupt, not the first
+    mark: re.Pattern[str] | None = None  # Src.MARK: the line after which its frames start
+    frame_fmt: str | None = None  # the guilty frame as titled: "{func}/usb_submit_urb"
+    absorb: re.Pattern[str] | None = None  # a header (match) that continues this report
+    next_line: str | None = None  # a value: the line after the header (unless a cut-here line)
 
 
 def rx_any(patterns: Iterable[str]) -> re.Pattern[str]:
@@ -104,12 +115,15 @@ def rx_any(patterns: Iterable[str]) -> re.Pattern[str]:
 
 def _h(kind: str, literal: str, pattern: str, end: End, title: str, *,
        skip: Iterable[str] = (), fields: Iterable[tuple[str, str]] = (),
-       body_func: str | None = None, **kw: Any) -> Header:
+       body_func: str | None = None, mark: str | None = None, absorb: str | None = None,
+       **kw: Any) -> Header:
     skip = tuple(skip)
     return Header(kind, literal, re.compile(pattern), end, title,
                   skip=rx_any(skip) if skip else None,
                   fields=tuple((k, re.compile(v)) for k, v in fields),
-                  body_func=re.compile(body_func) if body_func else None, **kw)
+                  body_func=re.compile(body_func) if body_func else None,
+                  mark=re.compile(mark) if mark else None,
+                  absorb=re.compile(absorb) if absorb else None, **kw)
 
 
 GRACE_LINES = 20
@@ -119,8 +133,8 @@ GRACE_LINES = 20
 GENERIC_FRAMES: tuple[str, ...] = (
     # stack dumping, printing, the warn/BUG/die/panic machinery
     r"^(?:__)?dump_stack", r"^show_(?:stack|regs|trace|ip|opcodes|iret|fault)", r"^__show_regs$",
-    r"^print_", r"^_*v?printk", r"^(?:__)?(?:dev|netdev)_(?:printk|emerg|alert|crit|err|warn"
-    r"|notice|info)", r"^v?s?n?printf$", r"^v?scnprintf$", r"^kv?asprintf$",
+    r"^print_", r"^_*v?printk", r"^_*(?:dev|netdev)_(?:printk|emerg|alert|crit|err|warn"
+    r"|notice|info|dbg)", r"^v?s?n?printf$", r"^v?scnprintf$", r"^kv?asprintf$",
     r"^(?:string|string_nocheck|pointer|format_decode|widen_string|symbol_string)$",
     r"panic", r"^__warn", r"^warn_slowpath", r"^warn_alloc", r"^warn_bogus", r"^report_bug$",
     r"^__report_bug", r"^handle_bug$", r"^fixup_bug", r"(?:^|_)trap$", r"^do_trap",
@@ -129,13 +143,13 @@ GENERIC_FRAMES: tuple[str, ...] = (
     # exception, interrupt, softirq, timer and syscall entry
     r"^asm_", r"^exc_", r"^(?:__)?sysvec_", r"^(?:__)?common_interrupt", r"^irqentry_",
     r"^do_(?:user|kern)_addr_fault", r"^handle_page_fault$", r"^(?:__)?do_page_fault",
-    r"^page_fault_oops$",
-    r"^kernelmode_fixup_or_oops", r"^(?:__)?bad_area", r"^no_context$", r"^spurious_kernel_fault",
+    r"^page_fault_oops$", r"^(?:async_)?page_fault$", r"^vmalloc_fault$",
+    r"^kernelmode_fixup_or_oops", r"^no_context$", r"^spurious_kernel_fault",
     r"^fixup_exception$", r"^ex_handler_", r"^do_(?:divide_error|general_protection|int3)",
     r"^(?:__)?irq_exit", r"^irq_enter", r"^(?:__)?do_softirq", r"^handle_softirqs$",
     r"^run_ksoftirqd$", r"^(?:_|__)?local_bh_enable", r"hrtimer_interrupt$",
     r"^__hrtimer_run_queues$", r"^__run_hrtimer$", r"^call_timer_fn$",
-    r"^(?:__)?run_timers?(?:_|$)", r"^expire_timers$", r"^default_do_nmi$", r"^(?:__)?nmi_",
+    r"^expire_timers$", r"^default_do_nmi$", r"^(?:__)?nmi_",
     r"(?:^|_)nmi$",
     r"^do_syscall_", r"^x64_sys_call$", r"^entry_SYSCALL", r"^entry_INT80", r"^syscall_exit",
     r"^__syscall_exit", r"^syscall_trace_enter", r"^(?:__)?ret_from_fork", r"^kthread$",
@@ -154,7 +168,7 @@ GENERIC_FRAMES: tuple[str, ...] = (
     # string, memory and user-copy helpers: the caller is to blame
     r"^_*mem(?:cpy|move|set|cmp|chr|scan|dup)", r"^kmemdup", r"^_*kstrn?dup",
     r"^_*str(?:n|l|s)?(?:cpy|cat|cmp|casecmp|len|chr|rchr|nchr|str|sep|dup)",
-    r"^sized_strscpy$", r"^_*copy_(?:to|from)_user",
+    r"^sized_strscpy$", r"^_*copy_(?:to|from)_user", r"_copy_(?:to|from)_user$",
     r"^copy_user_(?:generic|enhanced_fast_string|fast_string|short_string|handle_tail)",
     r"^rep_movs_alternative$",
     r"^_*(?:get|put)_user", r"^strn(?:cpy_from|len)_user$", r"^_*copy_(?:to|from)_iter",
@@ -166,7 +180,9 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^_*kmem_cache_(?:alloc|free|zalloc)\w*$", r"^_*kv?free(?:_sensitive|_rcu\w*|_bulk|_const"
     r"|_skb\w*|_call_rcu)?$", r"^_*consume_skb", r"^skb_release_", r"^skb_free_head$",
     r"^kfree_skbmem$", r"^_*v[mz]alloc(?:_(?:node|user|huge|32|noprof|array)\w*)?$",
-    r"^vfree(?:_atomic)?$", r"^_*slab_", r"^___slab_alloc", r"^new_slab$",
+    r"^vfree(?:_atomic)?$", r"^__vmalloc_area_node$", r"^_*get_vm_area\w*$",
+    r"^alloc_vmap_area$", r"^vm_area_alloc_pages$", r"^vmap_(?:pages_range|small_pages_range)\w*$",
+    r"^_*slab_", r"^___slab_alloc", r"^new_slab$",
     r"^allocate_slab$", r"^alloc_slab_page$", r"^setup_object$", r"^_*alloc_pages",
     r"^alloc_page", r"^__get_free_pages$", r"^get_zeroed_page", r"^_*free_pages",
     r"^__free_page", r"^free_unref_page", r"^_*folio_alloc", r"^post_alloc_hook$",
@@ -217,12 +233,37 @@ GENERIC_FRAMES: tuple[str, ...] = (
     r"^ref_tracker_", r"^usb_submit_urb$", r"^usb_start_wait_urb$",
     r"^(?:dev_)?v?printk_emit$", r"^va_format$", r"^dev_printk_emit$", r"^__dev_printk$",
     r"^__do_kernel_fault$", r"^do_(?:translation_fault|mem_abort|tag_check_fault|bad_area)$",
-    r"^el1_(?:abort|da|sync\w*)$", r"^_*wake_up_common", r"^_*wake_up(?:_\w+)?$",
+    r"^el1_(?:abort|da|sync\w*)$", r"^el[01]h?_64_(?:sync|irq|error)\w*$", r"^_stext$",
+    r"^_*wake_up_common", r"^_*wake_up(?:_\w+)?$",
     r"^insert_work$", r"^__queue_work$", r"^copy_page_(?:to|from)_iter", r"^simple_copy_to_iter$",
     r"^_*lock_sock(?:_nested)?$", r"^mutex_optimistic_spin$", r"^osq_lock$", r"^__cancel_work",
     r"^__(?:virt_to_phys|phys_addr)\w*$", r"^kasan_(?:set|save)_free_info$", r"^__seqprop",
     r"^_*kasprintf", r"^kvasprintf", r"^_*dput$", r"^fast_dput$",
+    # Rust's panic machinery (demangled names): the function that panicked is to blame
+    r"(?:^|::)rust_begin_unwind$", r"^core::panicking::", r"^core::(?:result|option)::"
+    r"(?:unwrap_failed|expect_failed)",
+    # completions, tracepoint glue, unwinders of other architectures, rate limits
+    r"^_*wait_for_completion", r"^_*wait_for_common", r"^_*ratelimit$", r"^dev_err_probe$",
+    r"^perf_trace_", r"^trace_event_raw_event_", r"^walk_stackframe$",
+    # page-cache and folio helpers: the file system that called them is to blame
+    r"^_*filemap_get_(?:folio|page)", r"^pagecache_get_page$", r"^_*folio_(?:unlock|lock|put"
+    r"|get|end_writeback|mark_dirty|wait\w*)$", r"^_*unlock_page$", r"^_*lock_page$",
+    r"^find_(?:lock|get)_entries$", r"^_*put_page$", r"^mark_buffer_dirty$",
+    r"^truncate_inode_pages", r"^_*iput$", r"^free_large_kmalloc$", r"^lock_timer_base$",
+    # skb helpers: whoever builds or drops the packet is to blame
+    r"^pskb_expand_head$",
+    r"^_*skb_(?:clone|copy|put|push|pull|trim|unshare)\w*$", r"^sk_skb_reason_drop$",
+    r"^_*kfree_skb\w*$", r"^_*sk_destruct$", r"^_*sk_free$", r"^skb_free_\w+$",
+    # I/O accessors, driver-core glue
+    r"^logic_(?:in|out)[bwlq]?$", r"^_*raw_(?:read|write)[bwlq]$", r"^get_device_parent$",
+    # big locks of subsystems (reiserfs' write lock, the tty ldisc pair lock)
+    r"^reiserfs_write_(?:un)?lock\w*$", r"^tty_ldisc_lock",
 )
+
+# Generic frames that are to blame when the header itself names them: the
+# unwinder is dump machinery in a call trace, but a KASAN report "in
+# __unwind_start" is the unwinder's own bad access.
+HEADER_GUILTY = re.compile(r"^(?:__)?unwind_")
 
 # Kind-specific frames (on top of GENERIC_FRAMES).
 _WAITING = (  # a task waiting for something: the waiter is to blame, not the wait
@@ -235,7 +276,7 @@ _WAITING = (  # a task waiting for something: the waiter is to blame, not the wa
     r"^kthread_stop", r"^_*refrigerator", r"^do_nanosleep$", r"^hrtimer_nanosleep$",
     r"^msleep", r"^usleep", r"^schedule_(?:hr)?timeout", r"^(?:rwbase|rtlock)_",
     r"^_*percpu_rwsem_", r"^_*cond_resched", r"^ldsem_down", r"^_*filemap_fdatawait",
-    r"^usb_(?:control|bulk|interrupt)_msg$", r"^do_read_cache_",
+    r"^usb_(?:control|bulk|interrupt)_msg$", r"^do_read_cache_", r"fdatawait",
 )
 _TIMER_IRQ = (  # the detector runs in the timer interrupt; a preempted task is in schedule()
     r"apic_timer_interrupt", r"^_*hrtimer", r"^tick_", r"^update_process_times$",
@@ -292,6 +333,10 @@ def _warn_file(path: str, title: str, skip: Iterable[str] = ()) -> Header:
 # generic ones they overlap with ("BUG: KASAN:" before "BUG: ").
 HEADERS: tuple[Header, ...] = (
     # ---- sanitizers: "BUG: KASAN: slab-out-of-bounds in foo+0x1/0x2", between rulers
+    # (3.x: "BUG: KASAN: null-ptr-deref on address (null)": no function, the bots'
+    # title has none either)
+    _h("KASAN", "BUG: KASAN: ", r"BUG: KASAN: (?P<bug>[\w-]+) on address", End.RULER,
+       "KASAN: {bug} {access}", sources=(), fields=_KASAN_ACCESS),
     _h("KASAN", "BUG: KASAN: ",
        rf"BUG: KASAN: (?P<bug>[\w-]+(?: or [\w-]+)?)(?: in {_HF}|\s|$)",
        End.RULER, "KASAN: {bug} {access} in {func}", sources=(Src.HEADER, Src.TRACE, Src.FRAMES),
@@ -314,37 +359,44 @@ HEADERS: tuple[Header, ...] = (
     _h("RCU stall", "INFO: rcu",
        r"(?:rcu: )?INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls? on", End.STACK,
        "INFO: rcu detected stall in {func}", sources=(Src.STALL, Src.RIP, Src.TRACE),
-       skip=_TIMER_IRQ + _RCU),
+       skip=_TIMER_IRQ + _RCU, irq_block=True),
     _h("hung task", "INFO: task ", r"INFO: task \S+ blocked (?:in I/O wait )?for more than",
        End.STACK, "INFO: task hung in {func}", sources=(Src.TRACE,), skip=_WAITING),
     _h("hung task", "INFO: task ", r"INFO: task \S+ can't die for more than", End.STACK,
        "INFO: task can't die in {func}", sources=(Src.TRACE,), skip=_WAITING),
     # ---- lockdep (kernel/locking/lockdep.c); [ INFO: ... ] and BUG: before 4.x
+    # circular and recursive: the lock taken, the lock held, the first dependency
+    # chain (or the stack backtrace); an irq-safe -> unsafe order: where the lock
+    # became irq-safe; an inconsistent state: after "... takes:", where the state
+    # was registered
     *(_h("lockdep", lit, _LOCKDEP_PREFIX + rx, End.STACK, title,
-         sources=(Src.AT, Src.TRACE), skip=_LOCKDEP_WQ)
-      for lit, rx, title in (
+         sources=src, skip=_LOCKDEP_WQ, mark=mark)
+      for lit, rx, title, src, mark in (
           ("circular locking", r"possible circular locking dependency detected",
-           "possible deadlock in {func}"),
+           "possible deadlock in {func}", (Src.CHAIN, Src.TRACE), None),
           ("recursive locking", r"possible recursive locking detected",
-           "possible deadlock in {func}"),
+           "possible deadlock in {func}", (Src.CHAIN, Src.TRACE), None),
           ("lock inversion", r"possible irq lock inversion dependency detected",
-           "possible deadlock in {func}"),
+           "possible deadlock in {func}", (Src.AT, Src.TRACE), None),
           ("lock order detected", r"\S+-safe -> \S+-unsafe lock order detected",
-           "possible deadlock in {func}"),
+           "possible deadlock in {func}", (Src.MARK, Src.AT, Src.TRACE),
+           r"which became \S+-irq-safe at:"),
           ("inconsistent lock state", r"inconsistent lock state",
-           "inconsistent lock state in {func}"),
+           "inconsistent lock state in {func}", (Src.MARK, Src.TRACE), r"\btakes:"),
           ("bad unlock balance", r"bad unlock balance detected",
-           "{lvl}: bad unlock balance in {func}"),
+           "{lvl}: bad unlock balance in {func}", (Src.AT, Src.TRACE), None),
           ("still has locks held", r"\S+ still has locks held",
-           "{lvl}: still has locks held in {func}"),
+           "{lvl}: still has locks held in {func}", (Src.AT, Src.TRACE), None),
           ("lock held when returning", r"lock held when returning to user space",
-           "{lvl}: lock held when returning to user space in {func}"),
-          ("Invalid wait context", r"Invalid wait context", "BUG: Invalid wait context in {func}"),
+           "{lvl}: lock held when returning to user space in {func}", (Src.AT, Src.TRACE), None),
+          # the bots title it as the lockdep.c WARN()s
+          ("Invalid wait context", r"Invalid wait context", "WARNING: locking bug in {func}",
+           (Src.TRACE, Src.AT), None),
       )),
     _h("lockdep", "held lock freed", _LOCKDEP_PREFIX + r"held lock freed", End.STACK,
-       "{lvl}: held lock freed in {func}", sources=(Src.TRACE, Src.AT)),
+       "{lvl}: held lock freed in {func}", sources=(Src.AT, Src.TRACE)),
     _h("lockdep", "Nested lock", _LOCKDEP_PREFIX + r"Nested lock was not taken", End.STACK,
-       "{lvl}: Nested lock was not taken in {func}", sources=(Src.TRACE,)),
+       "{lvl}: Nested lock was not taken in {func}", sources=(Src.TRACE, Src.AT)),
     _h("lockdep", "suspicious RCU usage", _LOCKDEP_PREFIX + r"suspicious RCU usage", End.STACK,
        "{lvl}: suspicious RCU usage in {func}", sources=(Src.TRACE,),
        skip=_RCU + (r"^_*kmem", r"slab")),
@@ -371,7 +423,8 @@ HEADERS: tuple[Header, ...] = (
     _h("double fault", "[#", _OOPS + r"double fault" + _DIE_TAIL, End.TRACE,
        "PANIC: double fault in {func}", die=True),
     _h("Oops", "[#", _OOPS + r"(?:stack guard page|kernel stack overflow \([\w-]+\))"
-       + _DIE_TAIL, End.TRACE, "BUG: stack guard page was hit in {func}", die=True),
+       + _DIE_TAIL, End.TRACE, "BUG: stack guard page was hit in {func}", die=True,
+       sources=(Src.STALL, Src.RIP, Src.TRACE)),
     # "Oops: 0000 [#1]" (page fault before 6.10), "Oops: Oops: 0000 [#1]" (6.10+),
     # "Oops: int3: 0000 [#1]", arm64 "Internal error: Oops: 0000000096000005 [#1]",
     # MIPS "Oops[#1]:", arm "Oops - BUG: 0 [#1]"
@@ -390,6 +443,11 @@ HEADERS: tuple[Header, ...] = (
        pre_die=True, defaults=(("what", "paging request"),)),
     _h("Oops", "Unhandled fault", r"Unhandled fault: ", End.TRACE, "Unhandled fault in {func}",
        pre_die=True),
+    # ---- Rust's panic handler (rust/kernel/lib.rs): the message on the next line, then
+    # BUG() (rust/helpers/bug.c) and its die() line: "attempt to add with overflow in f"
+    _h("kernel BUG", "rust_kernel: panicked", r"rust_kernel: panicked at ", End.TRACE,
+       "{msg} in {func}", next_line="msg", defaults=(("msg", "Rust panic"),), pre_die=True,
+       absorb=r"kernel BUG at rust/helpers/bug\.c", skip=(r"^rust_helper_BUG$",)),
     # ---- headers that a die() line follows
     _h("double fault", "PANIC: double fault", r"PANIC: double fault", End.TRACE,
        "PANIC: double fault in {func}", pre_die=True),
@@ -410,8 +468,10 @@ HEADERS: tuple[Header, ...] = (
     _h("BUG", "BUG: ", r"BUG: unable to handle (?:kernel paging request|page fault|kernel\b)",
        End.STACK, "BUG: unable to handle kernel paging request in {func}",
        pre_die=True, grace=GRACE_LINES),
+    # a stack overflow is a recursion: named, like a stall, by its dispatcher's callee
     _h("BUG", "BUG: ", r"BUG: (?:\w+ )?stack guard page was hit", End.STACK,
-       "BUG: stack guard page was hit in {func}", pre_die=True, grace=GRACE_LINES),
+       "BUG: stack guard page was hit in {func}", pre_die=True, grace=GRACE_LINES,
+       sources=(Src.STALL, Src.RIP, Src.TRACE)),
     _h("BUG", "BUG: ", r"BUG: sleeping function called from invalid context", End.STACK,
        "BUG: sleeping function called from invalid context in {func}", sources=(Src.TRACE,),
        skip=_WAITING, pre_die=True, grace=GRACE_LINES),
@@ -450,13 +510,14 @@ HEADERS: tuple[Header, ...] = (
     # any other "BUG: ...": a die() line follows, or a dump_stack(), or nothing
     _h("BUG", "BUG: ", r"BUG: \S", End.STACK, "{hdr}", pre_die=True, grace=GRACE_LINES),
     # ---- the unwinder finding a garbled stack (arch/x86/kernel/unwind_frame.c); only
-    # outside a report: inside one, it is a line of that report's trace
-    _h("WARNING", "WARNING: kernel stack ", r"WARNING: kernel stack regs at .* has bad 'bp' value",
-       End.STACK, "WARNING: kernel stack regs has bad 'bp' value", sources=(), grace=GRACE_LINES,
-       nested=False),
-    _h("WARNING", "WARNING: kernel stack ", r"WARNING: kernel stack frame pointer at .* has bad "
-       r"value", End.STACK, "WARNING: kernel stack frame pointer has bad value", sources=(),
+    # outside a report: inside one, it is a line of that report's trace.  The bots
+    # title the hashed-pointer ("(ptrval)", 4.15+) and frame-pointer variants as one.
+    _h("WARNING", "WARNING: kernel stack ", r"WARNING: kernel stack regs at [0-9a-f]+ .* has bad "
+       r"'bp' value", End.STACK, "WARNING: kernel stack regs has bad 'bp' value", sources=(),
        grace=GRACE_LINES, nested=False),
+    _h("WARNING", "WARNING: kernel stack ", r"WARNING: kernel stack (?:regs|frame pointer) at .* "
+       r"has bad (?:'bp' )?value", End.STACK, "WARNING: kernel stack regs has bad value",
+       sources=(), grace=GRACE_LINES, nested=False),
     # ---- other kernel messages that mean a bug: a refcount leak (net/core/dev.c),
     # fs/super.c and fs/open.c use-after-free detectors
     _h("DoS", "unregister_netdevice: waiting", r"unregister_netdevice: waiting for \S+ to become "
@@ -468,6 +529,12 @@ HEADERS: tuple[Header, ...] = (
        "VFS: Close: file count is zero (use-after-free)", sources=(), grace=GRACE_LINES),
     # ---- WARN(): "WARNING: CPU: 0 PID: 1 at lib/foo.c:12 foo+0x1/0x2", then ---[ end trace ]---
     _warn_file("lib/refcount.c", "WARNING: refcount bug in {func}"),
+    # usb_submit_urb() WARNs about its caller's urb: "WARNING in caller/usb_submit_urb"
+    _h("WARNING", "drivers/usb/core/urb.c:",
+       r"WARNING: (?:.*\bat |\[.*?\] )?drivers/usb/core/urb\.c:\d+", End.TRACE,
+       "WARNING in {func}", sources=(Src.TRACE,), frame_fmt="{}/usb_submit_urb",
+       skip=(r"^usb_submit_urb$", r"^usb_start_wait_urb$",
+             r"^usb_(?:bulk|interrupt|control)_msg$")),
     _warn_file("lib/debugobjects.c", "WARNING: ODEBUG bug in {func}", _ODEBUG),
     _warn_file("kernel/locking/lockdep.c", "WARNING: locking bug in {func}"),
     _warn_file("mm/usercopy.c", "WARNING: bad usercopy in {func}", (r"usercopy", r"^__check")),
@@ -494,17 +561,27 @@ HEADERS: tuple[Header, ...] = (
        sources=(Src.RIP, Src.TRACE), grace=GRACE_LINES, need_stack=True),
     # ---- panic(): "Kernel panic - not syncing: <message>"
     _h("panic", "Kernel panic - not syncing",
-       rf"Kernel panic - not syncing: stack-protector: .*corrupted in: (?:{_HF})?", End.PANIC,
+       r"Kernel panic - not syncing: stack-protector: .*corrupted in: "
+       rf"(?:(?![0-9a-f]+\b){_HF})?", End.PANIC,
        "kernel panic: stack is corrupted in {func}", sources=(Src.HEADER, Src.TRACE),
        skip=(r"^__stack_chk_fail$",)),
     _h("panic", "Kernel panic - not syncing",
        r"Kernel panic - not syncing: corrupted stack end", End.PANIC,
-       "kernel panic: corrupted stack end in {func}", sources=(Src.TRACE,), skip=_WAITING),
+       "kernel panic: corrupted stack end in {func}", sources=(Src.STALL, Src.TRACE),
+       skip=_WAITING),
     _h("panic", "Kernel panic - not syncing",
        r"Kernel panic - not syncing: (?P<msg>Attempted to kill init!)", End.PANIC,
        "kernel panic: {msg}"),
     _h("panic", "Kernel panic - not syncing", r"Kernel panic - not syncing: ?(?P<msg>.*)",
        End.PANIC, "kernel panic: {msg}"),
+    # ---- old SLUB debugging's object tracks, when the "BUG cache: ..." line that
+    # precedes them was lost (printk messages dropped): "INFO: Freed in f+0x1/0x2 age=.."
+    _h("BUG", "INFO: ", rf"INFO: (?:Allocated|Freed) in {_HF}\+0x", End.STACK, "{hdr}",
+       sources=(Src.HEADER,), grace=GRACE_LINES, nested=False),
+    # ---- the syzkaller executor's own failure ("SYZFAIL: negative running"): the
+    # fuzzer's guest tooling broke, not a kernel bug, but the run is not valid
+    _h("SYZFAIL", "SYZFAIL: ", r"SYZFAIL: (?P<msg>.+)", End.STACK, "SYZFAIL: {msg}", sources=(),
+       grace=GRACE_LINES, nested=False),
     # ---- a new kernel booting: "Linux version 6.12.0 (user@host) (gcc ...) #1 SMP ..."
     _h("reboot", "Linux version ", r"Linux version \S+ \(", End.LINE, "unexpected kernel reboot",
        sources=()),
@@ -544,28 +621,50 @@ SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 # loops across several functions and the detector's trace catches a random
 # one.  The title names a stable function instead: the caller of the first
 # frame (innermost first, after the timer interrupt that runs the detector)
-# that dispatches work (a syscall's vfs entry, the socket layer, netlink
-# dispatch, the workqueue, timers, the network receive path...): "prev"; or,
-# for the syscall entry and smp_call_function*, that frame itself: "self".
+# that dispatches work (the syscall entry, a vfs or socket entry of a
+# discriminated syscall, netlink dispatch, the workqueue, timers, softirqs,
+# the network receive path, task work...): "prev" (re.search;
+# the anchor itself when nothing precedes it); "self": the anchor itself;
+# "=name": that name (smp_call_function* loops, whichever variant).
 STALL_ANCHORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(rx), take) for rx, take in (
-        (r"^smp_call_function", "self"),
-        (r"^_*vfs_(?:read|write|ioctl|iter_read|iter_write|readv|writev|fallocate)$", "prev"),
-        (r"^(?:do_vfs_ioctl|__fput|do_dentry_open|do_iter_read|do_iter_write"
-         r"|do_loop_readv_writev|do_readv_writev|new_sync_(?:read|write)|mmap_region)$", "prev"),
-        (r"^(?:sock_sendmsg|sock_recvmsg|sock_sendmsg_nosec|sock_recvmsg_nosec"
-         r"|sock_write_iter|sock_read_iter)$", "prev"),
-        (r"^(?:rtnetlink|nfnetlink|genl)_rcv_msg$|^genl_family_rcv_msg|^netlink_dump$", "prev"),
-        (r"^(?:__netif_receive_skb\w*|netif_receive_skb\w*|process_backlog|__napi_poll"
-         r"|net_rx_action|ip6?_rcv_finish|ip_local_deliver_finish)$", "prev"),
-        (r"^(?:process_one_work|call_timer_fn|__run_hrtimer|tasklet_action_common"
-         r"|tasklet_action|expire_timers|__run_timers|run_timer_softirq|do_one_initcall)$", "prev"),
-        (r"^(?:__(?:x64|ia32|arm64|se|do)_)?(?:sys|compat_sys)_\w+$|^SyS_\w+$", "self"),
+        (r"smp_call_function", "=smp_call_function"),
+        (r"^(?:__(?:x64|ia32|arm64|se|do)_)?(?:sys|compat_sys)_(?!ioctl$)\w+$|^SyS_(?!ioctl$)\w+$",
+         "self"),
+        *((rx, "prev") for rx in (
+            # work dispatchers and entry points
+            r"process_one_work", r"do_syscall_", r"do_fast_syscall_", r"sysenter_dispatch",
+            r"tracesys_phase2", r"el0_svc_handler", r"invoke_syscall", r"ret_fast_syscall",
+            r"netif_receive_skb", r"do_softirq", r"call_timer_fn", r"_run_timers",
+            r"run_timer_softirq", r"hrtimer_run", r"run_ksoftirqd", r"smpboot_thread_fn",
+            r"^kthread$", r"start_secondary", r"cpu_startup_entry", r"ret_from_fork",
+            r"tasklet_action", r"tasklet_hi_action",
+            # discriminated syscalls: file operations
+            r"vfs_write", r"vfs_read", r"vfs_iter_read", r"vfs_iter_write", r"do_iter_read",
+            r"do_iter_write", r"call_read_iter", r"call_write_iter", r"new_sync_read",
+            r"new_sync_write", r"vfs_ioctl", r"ksys_ioctl", r"compat_ioctl", r"(?i:sys_ioctl)",
+            r"blkdev_driver_ioctl", r"blkdev_ioctl", r"do_iter_readv_writev", r"^call_mmap",
+            r"mmap_region", r"do_mmap", r"do_dentry_open", r"vfs_open",
+            # socket operations
+            r"^sock_sendmsg", r"^sock_recvmsg", r"^sock_release", r"^__sock_release",
+            r"^setsockopt$", r"kernel_setsockopt", r"sock_common_setsockopt", r"^listen$",
+            r"kernel_listen", r"sk_common_release", r"^sock_mmap", r"^accept$", r"kernel_accept",
+            r"^sock_do_ioctl", r"^sock_ioctl", r"^compat_sock_ioctl", r"^nfnetlink_rcv_msg",
+            r"^rtnetlink_rcv_msg", r"^netlink_dump", r"^(?:sys_)?(?:socketpair|connect|ioctl)",
+            # exit to user mode (not page faults: a fault in a syscall's user copy is
+            # that syscall's)
+            r"__fput", r"task_work_run", r"exit_to_usermode",
+        )),
     )
 )
 # The timer interrupt that runs the stall/lockup detector: frames up to it
 # are the detector's, not the stalled code's.
-STALL_IRQ = re.compile(r"apic_timer_interrupt$|^sysvec_apic_timer_interrupt$|^el1_interrupt$")
+STALL_IRQ = re.compile(r"apic_timer_interrupt$|^sysvec_apic_timer_interrupt$|^el1_interrupt$"
+                       r"|^el1_irq$|^el1h_64_irq")
+# The detector's own frames, in the timer interrupt (soft lockup watchdog, RCU
+# stall check): a trace holding them shows the interrupted code only after it.
+STALL_DETECTOR = re.compile(r"^watchdog|softlockup|^rcu_sched_clock_irq|^rcu_check_callbacks"
+                            r"|cpu_stall|^rcu_dump_cpu_stacks|^update_process_times$")
 
 # Titles as the kernel's bots spell them, whatever the kernel version printed:
 # (regex, replacement), applied in order to every title.
@@ -584,11 +683,14 @@ NO_FRAME = "corrupted"
 CUT_HERE = "[ cut here ]"
 RULER_LITERAL = "=========="  # a ruler is at least 20 "=" (see _is_ruler)
 RESTART = "Restarting system"  # kernel/reboot.c: a reboot the user asked for
+FIRMWARE = "SeaBIOS (version "  # the firmware's banner: the machine (re)starts
 
 #: A line can only be a header, a cut-here line, a ruler or a restart notice
 #: if it contains one of these (die() lines by their "[#1]" counter).
 PREFILTER: tuple[str, ...] = (
-    "BUG", "WARNING", "INFO: ", "UBSAN: ", "Kernel panic", "[#", "LOCKUP", "PANIC: double fault",
-    "Linux version", "Unable to handle kernel ", "Unhandled fault", "unregister_netdevice: waiting",
-    "VFS: Busy inodes", "VFS: Close: file count", CUT_HERE, RULER_LITERAL, RESTART,
+    "BUG", "WARNING", "INFO: ", "UBSAN: ", "Kernel panic", "[#", "hard LOCKUP",
+    "PANIC: double fault", "Linux version", "Unable to handle kernel ", "Unhandled fault",
+    "unregister_netdevice: waiting",
+    "VFS: Busy inodes", "VFS: Close: file count", "SYZFAIL: ", "rust_kernel: panicked",
+    CUT_HERE, RULER_LITERAL, RESTART, FIRMWARE,
 )

@@ -372,15 +372,23 @@ def symbolize(text: str, vmlinux: str | os.PathLike[str] | None, **kw: object) -
 def frame_location(text: str, func: str) -> str | None:
     """The ``file:line`` that symbolized report text gives for ``func``: the
     first of its frames with a location, a reliable one (no ``?``) before a
-    ``?`` one; None if none has one."""
-    rx = re.compile(rf"(\?\s+)?\b{re.escape(func)}(?:\.[\w.]+)?\+0x[0-9a-f]+/0x[0-9a-f]+"
-                    r"(?: \[\w+\])? \(([^()\s]+:\d+)\)")
-    unsure = None
-    for line in text.split("\n"):
-        m = rx.search(line)
-        if m is None:
-            continue
-        if m.group(1) is None:
-            return m.group(2)
-        unsure = unsure or m.group(2)
-    return unsure
+    ``?`` one; None if none has one.  A title's frame that is not a symbol as
+    printed is looked up by the symbol it stands for: ``caller/usb_submit_urb``
+    by ``caller``; ``sys_foo`` (a stall's syscall) by ``__x64_sys_foo`` or
+    another wrapper; ``smp_call_function`` by ``smp_call_function_many``..."""
+    func = func.split("/", 1)[0]
+    tail = r"(?:\.[\w.]+)?\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\w+\])? \(([^()\s]+:\d+)\)"
+    name = re.escape(func)
+    for rx in (re.compile(rf"(\?\s+)?\b{name}{tail}"),
+               re.compile(rf"(\?\s+)?(?<![\w.])(?:__\w+?_)?{name}\w*{tail}")):
+        unsure = None
+        for line in text.split("\n"):
+            m = rx.search(line)
+            if m is None:
+                continue
+            if m.group(1) is None:
+                return m.group(2)
+            unsure = unsure or m.group(2)
+        if unsure is not None or re.search(rf"\b{name}(?:\.[\w.]+)?\+0x", text):
+            return unsure  # the symbol itself is there (without a location)
+    return None

@@ -871,7 +871,9 @@ HEADER_LINES = [
     ("WARNING: kernel stack regs at ffff8801d100fea8 in syz-executor1:16059 has bad 'bp' value "
      "ffff8801d100ff28", "WARNING", "WARNING: kernel stack regs has bad 'bp' value"),
     ("WARNING: kernel stack frame pointer at ffff8801d100fea8 in sh:4492 has bad value "
-     "0000000000000000", "WARNING", "WARNING: kernel stack frame pointer has bad value"),
+     "0000000000000000", "WARNING", "WARNING: kernel stack regs has bad value"),
+    ("WARNING: kernel stack regs at         (ptrval) in sh:4493 has bad 'bp' value         (ptrval)",
+     "WARNING", "WARNING: kernel stack regs has bad value"),
     ("unregister_netdevice: waiting for lo to become free. Usage count = 5", "DoS",
      "unregister_netdevice: waiting for DEV to become free"),
     ("VFS: Busy inodes after unmount of sda1. Self-destruct in 5 seconds.  Have a nice day...",
@@ -960,6 +962,14 @@ HEADER_LINES = [
     ("WARNING: at kernel/sched/core.c:1234 resched_cpu()", "WARNING", "WARNING in resched_cpu"),
     ("WARNING: CPU: 0 PID: 1 at lib/refcount.c:25 refcount_warn_saturate+0x13e/0x1a0",
      "WARNING", "WARNING: refcount bug in refcount_warn_saturate"),
+    ("WARNING: CPU: 0 PID: 12 at drivers/usb/core/urb.c:477 usb_submit_urb+0x119a/0x13c0",
+     "WARNING", "WARNING in corrupted/usb_submit_urb"),
+    ("INFO: Freed in fasync_free_rcu+0x14/0x20 age=57 cpu=0 pid=18338", "BUG",
+     "INFO: Freed in fasync_free_rcu age=NUM cpu=NUM pid=NUM"),
+    ("SYZFAIL: negative running", "SYZFAIL", "SYZFAIL: negative running"),
+    ("BUG: KASAN: null-ptr-deref on address           (null)", "KASAN", "KASAN: null-ptr-deref"),
+    ("rust_kernel: panicked at rust/kernel/page_size_compat.rs:60:5:", "kernel BUG",
+     "Rust panic in corrupted"),
     ("WARNING: CPU: 1 PID: 9 at lib/debugobjects.c:514 debug_print_object+0x93/0xc0",
      "WARNING", "WARNING: ODEBUG bug in debug_print_object"),
     ("WARNING: CPU: 0 PID: 0 at kernel/locking/lockdep.c:232 hlock_class+0x4a/0x60", "WARNING",
@@ -986,7 +996,7 @@ HEADER_LINES = [
     ("WARNING: Nested lock was not taken", "lockdep", "WARNING: nested lock was not taken in corrupted"),
     ("WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected", "lockdep",
      "possible deadlock in corrupted"),
-    ("[ BUG: Invalid wait context ]", "lockdep", "BUG: Invalid wait context in corrupted"),
+    ("[ BUG: Invalid wait context ]", "lockdep", "WARNING: locking bug in corrupted"),
     ("[ INFO: possible circular locking dependency detected ]", "lockdep", "possible deadlock in corrupted"),
     ("INFO: trying to register non-static key.", "lockdep",
      "INFO: trying to register non-static key in corrupted"),
@@ -1973,7 +1983,7 @@ Call Trace:
  __lock_acquire+0x9d8/0x2460
  </TASK>
 """)
-    assert (rep.kind, rep.title) == ("lockdep", "BUG: Invalid wait context in foo_update")
+    assert (rep.kind, rep.title) == ("lockdep", "WARNING: locking bug in foo_update")
 
 
 def test_kernel_panic_stack_protector() -> None:
@@ -2311,3 +2321,363 @@ def test_normalize_title_folds_syzkaller_program_names() -> None:
     assert normalize_title("WARNING at CPU#0: syz.9.803/NUM") == "WARNING at CPU#NUM: syz/NUM"
     t = normalize_title("x syz-executor.1 syz.0.17")
     assert normalize_title(t) == t == "x syz-executor syz"
+
+
+# --------------------------------------------------------------------------
+# Issue 16, second round: frame sources and formats of other architectures
+
+
+def test_arm_backtrace_lines_are_frames_callee_then_caller() -> None:
+    # arm prints "Backtrace:" then "[<pc>] (callee) from [<lr>] (caller+off/size)"
+    text = """\
+[   75.100000] Unable to handle kernel NULL pointer dereference at virtual address 00001044
+[   75.100001] Internal error: Oops: 805 [#1] SMP ARM
+[   75.100002] PC is at memset+0x30/0xa8
+[   75.100003] Backtrace: 
+[   75.100004] [<80b10c70>] (memset) from [<8062eec8>] (n_tty_set_termios+0x154/0x3c4)
+[   75.100005] [<8062eec8>] (n_tty_set_termios) from [<80632588>] (tty_set_termios+0x1bc/0x230)
+[   75.100006] ---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert rep.guilty_frame == "n_tty_set_termios"
+    # the last line's caller is a frame too: an exception entry that is to blame
+    text = """\
+[ 9080.460000] 8<--- cut here ---
+[ 9080.460001] Unhandled fault: page domain fault (0x01b) at 0x00000000
+[ 9080.460002] Internal error: : 1b [#1] PREEMPT SMP ARM
+[ 9080.467190] PC is at __sanitizer_cov_trace_pc+0x4c/0x78
+[ 9080.468000] Backtrace: 
+[ 9080.479068] [<802b3ffc>] (__sanitizer_cov_trace_pc) from [<802e1324>] (trace_hardirqs_off+0x6c/0x120)
+[ 9080.480508] [<802e12b8>] (trace_hardirqs_off) from [<80100a74>] (__dabt_svc+0x54/0xa0)
+[ 9080.481000] ---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert rep.title == "Unhandled fault in __dabt_svc"
+
+
+def test_riscv_unindented_frames() -> None:
+    text = """\
+[   75.192486] WARNING: CPU: 1 PID: 4090 at arch/riscv/mm/physaddr.c:16 __virt_to_phys+0x44/0x5c
+[   75.216759] Call Trace:
+[   75.217460] [<ffffffe00020383c>] walk_stackframe+0x0/0xaa
+[   75.219851] [<ffffffe002150a3a>] dump_stack+0x8e/0xb4
+[   75.221402] [<ffffffe00020fd1e>] __warn+0x88/0x108
+[   75.222008] [<ffffffe000203766>] do_trap_break+0x56/0xa2
+[   75.222332] [<ffffffe000201bae>] ret_from_exception+0x0/0x10
+[   75.223000] ---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert rep.guilty_frame == "ret_from_exception"
+
+
+def test_stall_anchor_netif_receive_skb_blames_the_protocol_handler() -> None:
+    text = """\
+[  323.830017] INFO: rcu_sched detected stalls on CPUs/tasks:
+[  323.861597] Call Trace:
+[  323.864155]  <IRQ>
+[  323.866280]  sched_show_task+0x4a3/0x5e0
+[  324.082553]  update_process_times+0x30/0x60
+[  324.134365]  hrtimer_interrupt+0x1c2/0x5e0
+[  324.172031]  apic_timer_interrupt+0xa9/0xb0
+[  324.176323] RIP: 0010:__sanitizer_cov_trace_pc+0x0/0x50
+[  324.234345]  __xfrm_decode_session+0x68/0x110
+[  324.425219]  ip6_input+0xe9/0x560
+[  324.445039]  ip6_rcv_finish+0x1a9/0x7a0
+[  324.460829]  ipv6_rcv+0xf37/0x1fa0
+[  324.498351]  __netif_receive_skb_core+0x1a41/0x3460
+[  324.596827]  process_backlog+0x203/0x740
+[  324.711663]  __do_softirq+0x2d7/0xb85
+[  324.767312]  </IRQ>
+"""
+    (rep,) = scan(text)
+    assert rep.title == "INFO: rcu detected stall in ipv6_rcv"
+
+
+def test_soft_lockup_in_smp_call_function_is_one_title_and_looks_at_the_first_trace() -> None:
+    text = """\
+[ 1098.601132][    C2] watchdog: BUG: soft lockup - CPU#2 stuck for 136s! [syz-executor4:4888]
+[ 1098.616349][    C2] RIP: 0010:__sanitizer_cov_trace_const_cmp4+0xd/0x20
+[ 1098.632107][    C2] Call Trace:
+[ 1098.632573][    C2]  smp_call_function_many+0x8d5/0xb10
+[ 1098.637451][    C2]  on_each_cpu+0x31/0x200
+[ 1098.690774][    C2]  entry_SYSCALL_64_after_hwframe+0x49/0xbe
+[ 1098.701358][    C2] Sending NMI from CPU 2 to CPUs 0-1,3:
+[ 1098.702519][    C1] NMI backtrace for cpu 1
+[ 1098.702570][    C1] Call Trace:
+[ 1098.702571][    C1]  <IRQ>
+[ 1098.702572][    C1]  apic_timer_interrupt+0xf/0x20
+[ 1098.702573][    C1]  </IRQ>
+[ 1098.702575][    C1]  vblank_disable_fn+0x1/0x2
+[ 1098.702583][    C1]  call_timer_fn+0x1/0x2
+"""
+    (rep,) = scan(text)
+    assert rep.title == "BUG: soft lockup in smp_call_function"
+
+
+def test_circular_locking_blames_the_first_dependency_chain_after_workqueue_locks() -> None:
+    text = """\
+[ 1319.865875][   T43] WARNING: possible circular locking dependency detected
+[ 1319.875308][   T43] kworker/u8:2/43 is trying to acquire lock:
+[ 1319.879142][   T43] ffffc9000027fdf0 ((work_completion)(&peer->work)){+.+.}, at: process_one_work+0x8c0/0x17b0
+[ 1319.886943][   T43] but task is already holding lock:
+[ 1319.889733][   T43] ffff8880649b0d28 ((wq_completion)wg-kex){+.+.}, at: process_one_work+0x88b/0x17b0
+[ 1319.898798][   T43] the existing dependency chain (in reverse order) is:
+[ 1319.919496][   T43] -> #2 ((wq_completion)wg-kex){+.+.}:
+[ 1319.921136][   T43]        flush_workqueue+0x115/0x1520
+[ 1319.922126][   T43]        peer_remove_after_dead+0x16a/0x230
+[ 1319.923180][   T43]        wg_peer_remove+0x23f/0x340
+[ 1320.000000][   T43] stack backtrace:
+[ 1320.000001][   T43] Call Trace:
+[ 1320.000002][   T43]  dump_stack+0x1/0x2
+[ 1320.000003][   T43]  worker_thread+0x1/0x2
+[ 1320.000004][   T43]  </TASK>
+"""
+    (rep,) = scan(text)
+    assert rep.title == "possible deadlock in peer_remove_after_dead"
+
+
+def test_inconsistent_lock_state_blames_what_takes_the_lock() -> None:
+    text = """\
+[  860.100000][    C1] WARNING: inconsistent lock state
+[  860.100001][    C1] inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.
+[  860.100002][    C1] syz-executor/1 [HC0[0]:SC1[1]:HE1:SE0] takes:
+[  860.146481][    C1] ffffffff8c9dd960 (fs_reclaim){+.?.}-{0:0}, at: kmem_cache_alloc_node+0x46/0x340
+[  860.155717][    C1] {SOFTIRQ-ON-W} state was registered at:
+[  860.161435][    C1]   lock_acquire+0x19f/0x4d0
+[  860.166029][    C1]   fs_reclaim_acquire+0x77/0x110
+[  860.200000][    C1] Call Trace:
+[  860.200001][    C1]  tcp_v6_rcv+0x1/0x2
+[  860.200002][    C1]  </TASK>
+"""
+    (rep,) = scan(text)
+    assert rep.title == "inconsistent lock state in fs_reclaim_acquire"
+
+
+def test_usb_submit_urb_warning_names_the_caller() -> None:
+    text = """\
+[   38.721146][   T12] WARNING: CPU: 0 PID: 12 at drivers/usb/core/urb.c:477 usb_submit_urb+0x119a/0x13c0
+[   38.825726][   T12] RIP: 0010:usb_submit_urb+0x119a/0x13c0
+[   38.765659][   T12] Call Trace:
+[   38.835042][   T12]  ? usb_submit_urb+0x119a/0x13c0
+[   38.835074][   T12]  submit_rx_urb+0x2e1/0x3e0
+[   38.843545][   T12]  hfa384x_drvr_start+0x1cb/0x420
+[   38.900000][   T12] ---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert (rep.title, rep.guilty_frame) == ("WARNING in submit_rx_urb/usb_submit_urb",
+                                             "submit_rx_urb/usb_submit_urb")
+
+
+def test_untimestamped_user_output_inside_a_timestamped_report_is_not_part_of_it() -> None:
+    text = """\
+[  709.689951] INFO: rcu_sched detected stalls on CPUs/tasks:
+[  709.752766] Call Trace:
+[  709.755323]  <IRQ>  [<ffffffff813a0886>] sched_show_task+0x2a6/0x4f0
+[  709.843176]  [<ffffffff81011752>] smp_apic_timer_interrupt+0x20/0x2e
+[  709.859295]  [<ffffffff81718c49>] free_percpu+0x1c9/0x360
+[  709.881810]  [<ffffffff8160eed1>] bpf_map_free_deferred+0xb1/0xe0
+executing program
+[  709.888018]  [<ffffffff81363350>] process_one_work+0x8c0/0x15a0
+[  709.894051]  [<ffffffff81364111>] worker_thread+0xe1/0xf70
+[  709.900000] other output
+"""
+    (rep,) = scan(text)
+    assert rep.title == "INFO: rcu detected stall in bpf_map_free_deferred"
+    assert "executing program" not in rep.lines
+    assert rep.end_reason == "stack end"
+
+
+def test_cxx_frames_are_demangled() -> None:
+    text = """\
+[  492.200000][T24950] WARNING: possible recursive locking detected
+[  492.200764][T24950] ffff888106a71958 (&q->elevator_lock){+.+.}-{4:4}, at: _Z8fakeNameiii+0x49a/0x1a10
+[  492.200765][T24950] ffff888106a71958 (&q->elevator_lock){+.+.}-{4:4}, at: _ZN3foo3barEv+0x1/0x2
+[  492.200766][T24950] </TASK>
+"""
+    (rep,) = scan(text)
+    assert rep.title == "possible deadlock in fakeName"
+
+
+def test_syzfail_is_a_report() -> None:
+    (rep,) = scan("SYZFAIL: negative running\nrunning=-1 collide=0\n")
+    assert (rep.kind, rep.title) == ("SYZFAIL", "SYZFAIL: negative running")
+
+
+def test_soft_lockup_trace_without_the_detector_is_all_interrupted_code() -> None:
+    # 5.10: show_regs() of the interrupted code; the timer interrupt in it is a
+    # nested one (a softirq run on its way out), not the detector's
+    text = """\
+[  516.600000][    C1] watchdog: BUG: soft lockup - CPU#1 stuck for 123s! [syz-executor.4:1]
+[  516.700000][    C1] RIP: 0010:jhash+0x1/0x2
+[  516.846256][    C1] Call Trace:
+[  516.852462][    C1]  __rhashtable_lookup+0x22b/0x780
+[  516.954196][    C1]  ieee80211_tasklet_handler+0xd3/0x130
+[  516.959733][    C1]  tasklet_action_common.constprop.0+0x22f/0x2d0
+[  516.966051][    C1]  __do_softirq+0x2a0/0x9f6
+[  516.987990][    C1]  sysvec_apic_timer_interrupt+0x4d/0x100
+[  516.993697][    C1]  asm_sysvec_apic_timer_interrupt+0x12/0x20
+[  517.232377][    C1]  inet_sendmsg+0x99/0xe0
+[  517.241996][    C1]  sock_sendmsg+0xcf/0x120
+[  517.250000][    C1]  </TASK>
+"""
+    (rep,) = scan(text)
+    assert rep.title == "BUG: soft lockup in ieee80211_tasklet_handler"
+    # 4.x: the detector's frames come first, in the timer interrupt
+    text = """\
+[  100.000000] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [syz-executor0:1]
+[  100.000001] Call Trace:
+[  100.000002]  <IRQ>
+[  100.000003]  watchdog_timer_fn+0x1/0x2
+[  100.000004]  __hrtimer_run_queues+0x1/0x2
+[  100.000005]  hrtimer_interrupt+0x1/0x2
+[  100.000006]  apic_timer_interrupt+0x1/0x2
+[  100.000007]  </IRQ>
+[  100.000008]  foo_loop+0x1/0x2
+[  100.000009]  foo_ioctl+0x1/0x2
+[  100.000010]  do_vfs_ioctl+0x1/0x2
+[  100.000011]  SyS_ioctl+0x1/0x2
+[  100.000012] other
+"""
+    (rep,) = scan(text)
+    assert rep.title == "BUG: soft lockup in foo_ioctl"
+
+
+def test_rcu_stall_task_dumps_of_other_cpus_are_part_of_the_report() -> None:
+    # "Task dump for CPU N:" between the traces does not end the report; the
+    # trace with the timer interrupt (arm64: el1h_64_irq) is the stalled one
+    text = """\
+[  417.725670][    C1] rcu: INFO: rcu_sched self-detected stall on CPU
+[  417.737083][    C1] rcu: RCU grace-period kthread stack dump:
+[  417.741712][    C1] Call trace:
+[  417.742580][    C1]  __switch_to+0x123/0x123
+[  417.745979][    C1]  schedule_timeout+0x123/0x123
+[  417.748498][    C1]  rcu_gp_kthread+0x123/0x123
+[  417.753610][    C1] Task dump for CPU 1:
+[  417.764661][    C1] Call trace:
+[  417.774184][    C1]  rcu_sched_clock_irq+0x123/0x123
+[  417.788820][    C1]  el1_interrupt+0x123/0x123
+[  417.791312][    C1]  el1h_64_irq+0x123/0x123
+[  417.792422][    C1]  lock_acquire+0x123/0x123
+[  417.796127][    C1]  tcp_bpf_recvmsg_parser+0x123/0x123
+[  417.801142][    C1]  __arm64_sys_recvmmsg+0x123/0x123
+[  417.802546][    C1]  invoke_syscall+0x123/0x123
+[  417.810000][    C1] other
+"""
+    (rep,) = scan(text)
+    # the syscall by its name, not its wrapper's (as the bots title it)
+    assert rep.title == "INFO: rcu detected stall in sys_recvmmsg"
+    (rep,) = scan(text.replace("__arm64_sys_recvmmsg", "__do_sys_recvmmsg"))
+    assert rep.title == "INFO: rcu detected stall in sys_recvmmsg"
+
+
+def test_kernel_message_after_the_getty_prompt() -> None:
+    text = """\
+syzkaller login: Unable to handle kernel paging request at virtual address fc14ef08
+Internal error: Oops: 5 [#1] SMP ARM
+PC is at migrate_task_rq_fair+0x58/0xa8
+---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert rep.title == "BUG: unable to handle kernel paging request in migrate_task_rq_fair"
+
+
+def test_stack_dump_followed_only_by_user_output_ended() -> None:
+    text = """\
+[  100.000000] INFO: task sh:1 blocked for more than 120 seconds.
+[  100.000001] Call Trace:
+[  100.000002]  schedule+0x1/0x2
+[  100.000003]  foo_wait+0x1/0x2
+# echo done
+done
+"""
+    for reps in (scan(text), scan_bytes(text.encode())):
+        (rep,) = reps
+        assert (rep.title, rep.end_reason, rep.corrupted) == (
+            "INFO: task hung in foo_wait", "stack end", False)
+        assert rep.last_line == 4
+
+
+def test_rust_panic_is_titled_by_its_message_and_the_demangled_function() -> None:
+    text = """\
+[   60.002464][ T2148] rust_kernel: panicked at /src/kernel/rust/kernel/page_size_compat.rs:60:5:
+[   60.002464][ T2148] attempt to add with overflow
+[   60.029392][ T2148] ------------[ cut here ]------------
+[   60.034979][ T2148] kernel BUG at rust/helpers/bug.c:7!
+[   60.041680][ T2148] Oops: invalid opcode: 0000 [#1] PREEMPT SMP KASAN PTI
+[   60.069552][ T2148] RIP: 0010:rust_helper_BUG+0x8/0x10
+[   60.146289][ T2148] Call Trace:
+[   60.146302][ T2148]  <TASK>
+[   60.146312][ T2148]  _RNvCscSpY9Juk0HT_7___rustc17rust_begin_unwind+0x15b/0x160
+[   60.189785][ T2148]  _RNvNtCs9jEwPDbx20M_4core9panicking9panic_fmt+0x84/0x90
+[   60.426733][ T2148]  _RNvXs1_CscPPBqWtAqum_11ashmem_rustNtB5_6AshmemNtNtCs43vyB533jt3_6kernel10miscdevice10MiscDevice4mmap+0xe44/0xfb0
+[   60.477260][ T2148]  mmap_region+0x1371/0x1bd0
+[   60.500000][ T2148] ---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert rep.kind == "kernel BUG"
+    assert rep.guilty_frame == "<ashmem_rust::Ashmem as kernel::miscdevice::MiscDevice>::mmap"
+    assert rep.title == ("attempt to add with overflow in "
+                         "<ashmem_rust::Ashmem as kernel::miscdevice::MiscDevice>::mmap")
+    assert rep.end_reason == "end marker"
+
+
+def test_rust_panic_without_its_message() -> None:
+    text = """\
+[   60.002464][ T2148] rust_kernel: panicked at /src/rust/kernel/lib.rs:1:1:
+[   60.029392][ T2148] ------------[ cut here ]------------
+[   60.034979][ T2148] kernel BUG at rust/helpers/bug.c:7!
+[   60.041680][ T2148] Oops: invalid opcode: 0000 [#1] PREEMPT SMP KASAN PTI
+[   60.069552][ T2148] RIP: 0010:rust_helper_BUG+0x8/0x10
+[   60.146289][ T2148] Call Trace:
+[   60.477260][ T2148]  _RNvNtCs1_4kern5thing4poke+0x1/0x2
+[   60.500000][ T2148] ---[ end trace 0000000000000000 ]---
+"""
+    (rep,) = scan(text)
+    assert rep.title == "Rust panic in kern::thing::poke"
+
+
+def test_kasan_report_in_the_unwinder_blames_it() -> None:
+    text = """\
+[  244.852147] BUG: KASAN: use-after-free in __unwind_start+0x2d/0x330
+[  244.858531] Write of size 88 at addr ffff8801cd04fe98 by task loop0/26991
+[  244.884113] Call Trace:
+[  247.901862]  ? kthread+0x37a/0x440
+[  247.905374]  ? loop_get_status64+0x110/0x110
+[  248.046081] ==================================================================
+"""
+    (rep,) = scan(text)
+    assert rep.title == "KASAN: use-after-free Write in __unwind_start"
+    # in a call trace the unwinder is dump machinery
+    assert is_generic_frame("__unwind_start")
+
+
+def test_firmware_banner_after_other_output_is_an_unexpected_reboot() -> None:
+    boot = ("SeaBIOS (version 1.8.2-20171012_061934-google)\n"
+            "Booting from Hard Disk 0...\n"
+            "[    0.000000] Linux version 4.15.0 (syzkaller@ci) (gcc version 7.1.1) #54 SMP\n")
+    for reps in (scan(boot), scan_bytes(boot.encode())):
+        assert reps == []  # the first boot
+    text = "\n\ntkill(r8, 0x13)\nmmap(&(0x7f0000000000/0x1000)=nil, 0x1000)\n" + boot
+    for reps in (scan(text), scan_bytes(text.encode())):
+        (rep,) = reps
+        assert (rep.kind, rep.title) == ("reboot", "unexpected kernel reboot")
+    # blank lines before the firmware are not output
+    assert scan_bytes(b"\n\n" + boot.encode()) == []
+
+
+def test_stack_overflow_is_named_by_the_recursion_entry() -> None:
+    # a recursion: the callee of the first dispatcher below it, as for a stall
+    lines = ["[ 2374.042591][    C0] BUG: TASK stack guard page was hit at ffffc9000e4aff58 "
+             "(stack is ffffc9000e4b0000..ffffc9000e4b8000)",
+             "[ 2374.042687][    C0] RIP: 0010:mark_lock+0x23/0x17b0",
+             "[ 2374.042910][    C0] Call Trace:",
+             "[ 2374.042916][    C0]  <TASK>"]
+    for _ in range(20):
+        lines += ["[ 2374.049399][    C0]  notifier_call_chain+0xb5/0x200",
+                  "[ 2374.049603][    C0]  bond_netdev_event+0x755/0xae0"]
+    lines += ["[ 2374.050829][    C0]  do_setlink+0x9f3/0x3970",
+              "[ 2374.051285][    C0]  rtnl_newlink+0x64/0xa0",
+              "[ 2374.051311][    C0]  rtnetlink_rcv_msg+0x413/0xb80",
+              "[ 2374.051933][    C0]  </TASK>"]
+    (rep,) = scan("\n".join(lines) + "\n")
+    assert rep.title == "BUG: stack guard page was hit in rtnl_newlink"

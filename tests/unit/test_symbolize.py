@@ -320,3 +320,13 @@ def test_frame_location_prefers_a_reliable_frame() -> None:
     assert frame_location(text.replace(" foo+0x1a", " ? foo+0x1a"), "foo") == "drivers/x/foo.c:3"
     assert frame_location(text, "bar") is None
     assert frame_location(text, "memset") == "arch/x86/lib/memset_64.S:12"
+    # titles' frames that are not symbols as printed
+    text = (" smp_call_function_many_cond+0x1a4/0x990 (kernel/smp.c:9)\n"
+            " __x64_sys_recvmmsg+0x9d/0x100 (net/socket.c:3)\n"
+            " submit_rx_urb+0x2e1/0x3e0 (drivers/x/rx.c:5)\n")
+    assert frame_location(text, "smp_call_function") == "kernel/smp.c:9"
+    assert frame_location(text, "sys_recvmmsg") == "net/socket.c:3"
+    assert frame_location(text, "submit_rx_urb/usb_submit_urb") == "drivers/x/rx.c:5"
+    # ... but not when the symbol itself is there, without a location
+    assert frame_location(text + " submit_rx+0x1/0x2\n", "submit_rx") is None
+    assert frame_location(text, "submit_rx") == "drivers/x/rx.c:5"
