@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import os
 import shlex
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -27,11 +28,12 @@ from ..errors import BootError, HarnessError
 from ..hosts.base import Host, Process
 from ..hosts.local import LOCAL
 from ..hosts.local import free_port as free_port  # re-exported
+from .base import BootTimings
 from .console import Console
 from .qemu import QemuInvocation
 from .qmp import Qmp, QmpError
 
-_LIVE: set[Machine] = set()
+_LIVE: set[QemuMachine] = set()
 _LIVE_LOCK = threading.Lock()
 
 # QEMU stderr lines that mean the guest will never make progress again.
@@ -44,16 +46,9 @@ MSR_ABORT = "failed to set MSR 0x10a"
 
 
 @dataclass
-class BootTimings:
-    started: float = 0.0  # monotonic time QEMU was started
-    ready: float | None = None  # seconds from start to the readiness marker
+class QemuMachine:
+    """The real Machine (vm/base.py): QEMU on ``host``."""
 
-    def to_json(self) -> dict[str, float | None]:
-        return {"qemu_start_to_ready_s": self.ready}
-
-
-@dataclass
-class Machine:
     inv: QemuInvocation
     job_dir: Path
     ready_line: str
@@ -153,6 +148,18 @@ class Machine:
     # -- health ----------------------------------------------------------------
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def wait(self, timeout: float) -> bool:
+        if self.proc is None:
+            return True
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def lost(self) -> str | None:
+        return self.proc.lost if self.proc is not None else None
 
     def read_qemu_log(self) -> str:
         try:
