@@ -162,6 +162,7 @@ def _boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
     try:
         with step(f"booting {kernel.origin} ({accel.accel}, -cpu {cpu})"):
             machine.start(m.boot_timeout)
+            guest.port = machine.inv.ssh_port  # a retried start may have moved it
             ssh_s = guest.connect(max(10.0, m.boot_timeout - (machine.timings.ready or 0)),
                                   machine.alive)
         if record is not None:
