@@ -119,10 +119,14 @@ class Guest:
         if self.transport is None or not self.transport.is_active():
             return Outcome(None, lost="SSH transport not connected")
         t0 = time.monotonic()
+        deadline = t0 + timeout if timeout is not None else None
         chan = None
         for attempt in range(5):  # dropbear may refuse a channel while it reaps the last
             try:
-                chan = self.transport.open_session(timeout=10)
+                # Within the command's timeout: a guest that stopped answering
+                # costs ``timeout``, not five 10 s channel requests.
+                left = 10.0 if deadline is None else min(10.0, deadline - time.monotonic())
+                chan = self.transport.open_session(timeout=max(left, 0.1))
                 if pty:
                     chan.get_pty(term="dumb", width=250)
                 chan.exec_command(command)
@@ -131,11 +135,11 @@ class Guest:
                 if chan is not None:
                     chan.close()
                     chan = None
-                if attempt == 4 or not self.transport.is_active() or not alive():
+                if attempt == 4 or not self.transport.is_active() or not alive() \
+                        or (deadline is not None and time.monotonic() > deadline):
                     return Outcome(None, lost=f"SSH error starting the command: {e}")
                 time.sleep(0.2 * (attempt + 1))
         assert chan is not None
-        deadline = t0 + timeout if timeout is not None else None
         try:
             while True:
                 while chan.recv_ready():
