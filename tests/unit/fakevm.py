@@ -82,6 +82,9 @@ class Script:
     end_delay: float = 0.0  # end markers reach the console this late
     end_markers: bool = True  # False: they never do
     start_error: BaseException | None = None  # raised by start() (e.g. KeyboardInterrupt)
+    # Console text printed right after a test's end marker (test id -> text):
+    # between two tests.
+    after_end: dict[str, str] = field(default_factory=dict)
 
 
 class FakeHost(LocalHost):
@@ -262,6 +265,8 @@ class FakeMachine:
                         self._exit()
                     elif line == "lamh-fake: freeze":
                         self._freeze()
+                    elif line == "lamh-fake: sigint":  # ^C on the harness's terminal
+                        os.kill(os.getpid(), signal.SIGINT)
                     elif "lam-harness: end " in line and not s.end_markers:
                         continue
                     elif "lam-harness: end " in line and s.end_delay:
@@ -269,16 +274,23 @@ class FakeMachine:
                     else:
                         if "lam-harness: start " in line:
                             self._tests.append(line.split()[-1])
-                        self._say(line)
+                        self._relay(line)
                         panicked = panicked or PANIC in line
                 now = time.monotonic()
                 for due, line in [p for p in pending if p[0] <= now]:
                     pending.remove((due, line))
-                    self._say(line)
+                    self._relay(line)
                 if panicked:
                     self._exit()
         finally:
             os.close(fd)
+
+    def _relay(self, line: str) -> None:
+        self._say(line)
+        m = re.search(r"lam-harness: end (\S+)", line)
+        if m and m.group(1) in self.script.after_end:
+            for extra in self.script.after_end[m.group(1)].splitlines():
+                self._say(extra)
 
     def _freeze(self) -> None:
         """The guest stops answering: its SSH server's sessions are stopped."""
