@@ -28,7 +28,7 @@ import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.config import Limits
@@ -44,6 +44,7 @@ from tests.sshd import Sshd
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "console"
 LAMH_RUN = Path(__file__).resolve().parents[2] / "harness" / "guest" / "files" / "lamh-run"
+DEMO = "demo-bug-6.12-tcg.log"
 PANIC = "Kernel panic - not syncing"
 _READY = re.compile(r"lam-harness: ready \w+")
 
@@ -85,6 +86,9 @@ class Script:
     # Console text printed right after a test's end marker (test id -> text):
     # between two tests.
     after_end: dict[str, str] = field(default_factory=dict)
+    # The start is retried on another SSH port, as QemuMachine does when
+    # hostfwd finds its port taken: SSH must go to the new one.
+    move_port: bool = False
 
 
 class FakeHost(LocalHost):
@@ -139,6 +143,9 @@ class FakeMachine:
         self.timings = BootTimings(started=time.monotonic())
         if self.script.start_error is not None:
             raise self.script.start_error
+        if self.script.move_port:
+            self.inv = replace(self.inv, ssh_port=self.host.free_port())
+            self.notes.append("SSH port was taken: retried on another port")
         work = self.job_dir / "fakevm"
         work.mkdir(parents=True, exist_ok=True)
         (self.job_dir / "qemu.log").write_text(self.script.qemu_stderr)

@@ -382,3 +382,32 @@ def test_sigint_mid_test(tmp_path: Path) -> None:
         signal.signal(signal.SIGINT, prev)
     assert _verdicts(run) == {"a": ("notrun", "run interrupted"),
                               "b": ("notrun", "run interrupted")}
+
+
+def test_ssh_goes_to_the_port_a_retried_start_moved_to(tmp_path: Path) -> None:
+    vm = FakeVM(Script(move_port=True))
+    code, run, _ = _run(tmp_path, [{"name": "a", "run": "true", "timeout": 10}], vm)
+    assert code == 0 and _verdicts(run) == {"a": ("pass", "")}
+    assert run["jobs"][0]["notes"] == ["SSH port was taken: retried on another port"]
+
+
+def test_reports_past_max_reports_are_counted_and_console_log_capped(tmp_path: Path) -> None:
+    """limits: the second WARNING of a test and of the between-tests time is
+    counted, not kept; console.log keeps its head and tail."""
+    warn = during(LKDTM, "warning.1")
+    two = _kmsg(tmp_path, "two.txt", warn + warn)
+    cfg_limits = {"max_reports": 1, "console_log": "16K"}
+    vm = FakeVM(Script(after_end={"w.1": warn + warn}))
+    cfg = _config(tmp_path, [{"name": "w", "run": two, "timeout": 10}], panic_on_oops=False)
+    cfg.limits = config.Limits(**cfg_limits)
+    code, root = pipeline.run(cfg, _paths(tmp_path), machine=vm,
+                              connect=lambda c: [Runner(FakeHost())])
+    _no_machine_left(vm)
+    job = json.loads((root / "run.json").read_text())["jobs"][0]
+    (w,) = job["tests"]
+    assert w["verdict"] == "crash" and len(w["oopses"]) == 1
+    assert "1 more reports not kept (limits.max_reports 1 reached)" in w["notes"]
+    assert any(n.startswith("2 more reports outside tests not kept") for n in job["notes"])
+    assert any(n.startswith("console.log capped at limits.console_log (16K)")
+               for n in job["notes"])
+    assert code == 1
