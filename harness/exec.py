@@ -31,6 +31,12 @@ KSFT_SKIP = 4
 # kselftest prints kilobytes, and parsing costs ~10x the text in memory.
 TAP_VIEW = 2 << 20
 SKIP_VIEW = 64 << 10  # the skip reason is looked for in stdout's last 64 KiB
+# Seconds: the kill of a timed-out test may take this long before the guest
+# counts as not answering; after a command returns, its end marker is waited
+# for this long on the console (the console's close, when the guest died).
+KILL_WAIT = 10.0
+END_WAIT = 3.0
+CLOSE_WAIT = 5.0
 
 
 class Sink(Protocol):
@@ -254,14 +260,14 @@ def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: Te
     if o.timed_out:
         answered = guest.check(
             f"kill -KILL -$(cat /run/lam-harness/{shlex.quote(tid)}.pid) 2>/dev/null",
-            timeout=10)[0] is not None
+            timeout=KILL_WAIT)[0] is not None
     silent = time.monotonic() - console.last_output
     # Tie console reports to the test: wait for its end marker to be echoed on
     # the console (ordering), or for the console to close when the guest died.
     if o.status is not None or o.timed_out:
-        console.wait_end(tid, timeout=3.0)
+        console.wait_end(tid, timeout=END_WAIT)
     else:
-        console.wait_closed(5.0)
+        console.wait_closed(CLOSE_WAIT)
     reports = console.reports_for(tid)
     dropped = console.dropped_for(tid)
     res = TestResult(name=name, test=test.name, iteration=iteration, verdict=Verdict.PASS,
