@@ -13,7 +13,8 @@ pid files and timeout kills work as in the guest.
 
 What the guest does is the test commands' business (``cat`` a recorded oops
 into ``$LAMH_KMSG``, sleep, exit N) and the ``Script``'s: a boot log, no
-readiness, QEMU stderr (KVM internal error), end markers late or never.  A
+readiness, QEMU stderr (KVM internal error), a console that lags behind SSH,
+end markers that never come.  A
 ``Kernel panic - not syncing`` line on the console ends the machine, as
 ``panic=-1`` and ``-no-reboot`` end QEMU; ``lamh-fake: exit`` or ``lamh-fake:
 freeze`` written to the FIFO end it or stop its SSH server (a hung guest)."""
@@ -80,7 +81,7 @@ class Script:
     boot: str = field(default_factory=boot_log)  # console text before readiness
     ready: bool = True  # print the readiness line after ``boot``
     qemu_stderr: str = ""  # written to qemu.log at start
-    end_delay: float = 0.0  # end markers reach the console this late
+    lag: float = 0.0  # what the guest prints reaches the console this late
     end_markers: bool = True  # False: they never do
     start_error: BaseException | None = None  # raised by start() (e.g. KeyboardInterrupt)
     # Console text printed right after a test's end marker (test id -> text):
@@ -256,16 +257,15 @@ class FakeMachine:
             return
         self._say(self.ready_line)
         fd = os.open(self.kmsg, os.O_RDWR | os.O_NONBLOCK)  # RDWR: never EOF
-        pending: list[tuple[float, str]] = []  # end markers held back
+        pending: list[tuple[float, str]] = []  # lines on their way (Script.lag)
         buf = b""
         try:
             while not self.exited.is_set():
-                r, _, _ = select.select([fd], [], [], 0.05)
+                r, _, _ = select.select([fd], [], [], 0.02)
                 if r:
                     buf += os.read(fd, 65536)
                 *lines, rest = buf.split(b"\n")
                 buf = rest
-                panicked = False
                 for raw in lines:
                     line = re.sub(r"^<\d>", "", raw.decode("utf-8", "replace"))
                     if line == "lamh-fake: exit":
@@ -276,17 +276,15 @@ class FakeMachine:
                         os.kill(os.getpid(), signal.SIGINT)
                     elif "lam-harness: end " in line and not s.end_markers:
                         continue
-                    elif "lam-harness: end " in line and s.end_delay:
-                        pending.append((time.monotonic() + s.end_delay, line))
                     else:
                         if "lam-harness: start " in line:
                             self._tests.append(line.split()[-1])
-                        self._relay(line)
-                        panicked = panicked or PANIC in line
-                now = time.monotonic()
-                for due, line in [p for p in pending if p[0] <= now]:
-                    pending.remove((due, line))
+                        pending.append((time.monotonic() + s.lag, line))
+                panicked = False
+                while pending and pending[0][0] <= time.monotonic():
+                    line = pending.pop(0)[1]
                     self._relay(line)
+                    panicked = panicked or PANIC in line
                 if panicked:
                     self._exit()
         finally:
