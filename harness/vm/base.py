@@ -4,10 +4,15 @@ reaches its SSH server on ``inv.ssh_port`` of the host's loopback (the exec
 transport, ``exec.Guest``), asks whether it still runs, and stops it.
 
 ``vm/machine.QemuMachine`` is the real one; tests give the pipeline a fake
-(``tests/unit/fakevm.py``) through a ``MachineFactory``."""
+(``tests/unit/fakevm.py``) through a ``MachineFactory``.  Every started
+machine, of any kind, is registered here (``live``) until it is killed
+(``dead``): ``kill_all`` stops them all, at exit and when the pool is
+interrupted."""
 
 from __future__ import annotations
 
+import atexit
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,3 +61,27 @@ class Machine(Protocol):
 class MachineFactory(Protocol):
     def __call__(self, inv: QemuInvocation, job_dir: Path, ready_line: str, *, host: Host,
                  run_dir: str | None, limits: Limits) -> Machine: ...
+
+
+_LIVE: set[Machine] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def live(m: Machine) -> None:
+    """``m`` runs: ``kill_all`` stops it."""
+    with _LIVE_LOCK:
+        _LIVE.add(m)
+
+
+def dead(m: Machine) -> None:
+    with _LIVE_LOCK:
+        _LIVE.discard(m)
+
+
+@atexit.register
+def kill_all() -> None:
+    """Stop every live machine (at interpreter exit; the pool on Ctrl-C)."""
+    with _LIVE_LOCK:
+        running = list(_LIVE)
+    for m in running:
+        m.stop()

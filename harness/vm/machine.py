@@ -13,11 +13,9 @@ infrastructure error within a second or so.
 
 from __future__ import annotations
 
-import atexit
 import os
 import shlex
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,13 +26,12 @@ from ..errors import BootError, HarnessError
 from ..hosts.base import Host, Process
 from ..hosts.local import LOCAL
 from ..hosts.local import free_port as free_port  # re-exported
+from . import base
 from .base import BootTimings
+from .base import kill_all as kill_all  # re-exported
 from .console import Console
 from .qemu import QemuInvocation
 from .qmp import Qmp, QmpError
-
-_LIVE: set[QemuMachine] = set()
-_LIVE_LOCK = threading.Lock()
 
 # QEMU stderr lines that mean the guest will never make progress again.
 FATAL_PATTERNS = (
@@ -121,8 +118,7 @@ class QemuMachine:
         self._qemu_log_pos = self.qemu_log.stat().st_size
         self.timings = BootTimings(started=time.monotonic())
         self.proc = self.host.spawn(argv, self.qemu_log, self.run_dir)
-        with _LIVE_LOCK:
-            _LIVE.add(self)
+        base.live(self)
         if self.on_spawn is not None:
             self.on_spawn(self.proc.pid)
         self.console = Console(self.console_log, self.ready_line, self.limits)
@@ -239,19 +235,10 @@ class QemuMachine:
             self.proc.kill()
         if self.console is not None:
             self.console.close()
-        with _LIVE_LOCK:
-            _LIVE.discard(self)
+        base.dead(self)
 
     def stop(self) -> None:
         self.kill()
         if self.run_dir:
             self.host.release(self.run_dir)
             self.run_dir = None
-
-
-@atexit.register
-def kill_all() -> None:
-    with _LIVE_LOCK:
-        live = list(_LIVE)
-    for m in live:
-        m.stop()

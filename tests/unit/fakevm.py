@@ -36,6 +36,7 @@ from harness.config import Limits
 from harness.errors import BootError
 from harness.hosts.base import Host
 from harness.hosts.local import LocalHost
+from harness.vm import base as vm_base
 from harness.vm import hostinfo
 from harness.vm.base import BootTimings
 from harness.vm.console import Console
@@ -171,6 +172,7 @@ class FakeMachine:
                          env={"PATH": f"{bin_dir}:/usr/sbin:/usr/bin:/sbin:/bin",
                               "LAMH_KMSG": str(self.kmsg)}).start()
         assert self.sshd.proc is not None
+        vm_base.live(self)
         if self.on_spawn is not None:
             self.on_spawn(self.sshd.proc.pid)
         ours, self._feed = socket.socketpair()
@@ -219,6 +221,7 @@ class FakeMachine:
         if self.exited.is_set():
             return
         self.exited.set()
+        vm_base.dead(self)
         if self.sshd is not None:
             for pid in _descendants(self.sshd.session_pids()) if self.sshd.proc else []:
                 try:

@@ -423,3 +423,40 @@ def test_reports_past_max_reports_are_counted_and_console_log_capped(tmp_path: P
     assert any(n.startswith("console.log capped at limits.console_log (16K)")
                for n in job["notes"])
     assert code == 1
+
+
+def test_two_guest_slots_share_a_job(tmp_path: Path) -> None:
+    """concurrency 2: the job's tests over two fake guests, one record."""
+    vm = FakeVM()
+    cfg = _config(tmp_path, [{"name": n, "run": "true", "timeout": 10} for n in "abc"])
+    code, root = pipeline.run(cfg, _paths(tmp_path), machine=vm,
+                              connect=lambda c: [Runner(FakeHost(), 2)])
+    _no_machine_left(vm)
+    run = json.loads((root / "run.json").read_text())
+    assert code == 0 and run["status"] == "passed"
+    assert _verdicts(run) == {n: ("pass", "") for n in "abc"}
+    assert len(vm.machines) == 2 and len(run["jobs"][0]["parts"]) == 2
+
+
+def test_sigint_with_two_guests(tmp_path: Path) -> None:
+    """SIGINT while two guests run tests: both are stopped, run.json says
+    interrupted, nothing is left running."""
+    prev = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    vm = FakeVM()
+    cfg = _config(tmp_path, [
+        {"name": "a", "run": "sleep 1; echo 'lamh-fake: sigint' > \"$LAMH_KMSG\"; sleep 30",
+         "timeout": 20},
+        {"name": "b", "run": "sleep 30", "timeout": 20}])
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pipeline.run(cfg, _paths(tmp_path), machine=vm,
+                         connect=lambda c: [Runner(FakeHost(), 2)])
+    finally:
+        signal.signal(signal.SIGINT, prev)
+    _no_machine_left(vm)
+    assert len(vm.machines) == 2
+    (root,) = (tmp_path / "results").iterdir()
+    run = json.loads((root / "run.json").read_text())
+    assert run["status"] == "interrupted" and run["exit_code"] == 130
+    assert {v for v, _ in _verdicts(run).values()} == {"notrun"}
