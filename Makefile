@@ -14,8 +14,11 @@ lint: setup
 	.venv/bin/ruff check harness tests bench
 	.venv/bin/mypy
 
+# The run path's unit coverage (no VM: tests/unit/fakevm.py, fakeqemu.py).
+RUN_PATH = harness.pipeline harness.exec harness.vm.base harness.vm.console harness.vm.machine
+
 unit: setup
-	.venv/bin/pytest -q tests/unit
+	.venv/bin/pytest -q tests/unit $(RUN_PATH:%=--cov=%) --cov-report=term --cov-fail-under=85
 
 integration: setup
 	.venv/bin/pytest -v tests/integration

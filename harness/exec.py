@@ -31,6 +31,12 @@ KSFT_SKIP = 4
 # kselftest prints kilobytes, and parsing costs ~10x the text in memory.
 TAP_VIEW = 2 << 20
 SKIP_VIEW = 64 << 10  # the skip reason is looked for in stdout's last 64 KiB
+# Seconds: the kill of a timed-out test may take this long before the guest
+# counts as not answering; after a command returns, its end marker is waited
+# for this long on the console (the console's close, when the guest died).
+KILL_WAIT = 10.0
+END_WAIT = 3.0
+CLOSE_WAIT = 5.0
 
 
 class Sink(Protocol):
@@ -119,10 +125,14 @@ class Guest:
         if self.transport is None or not self.transport.is_active():
             return Outcome(None, lost="SSH transport not connected")
         t0 = time.monotonic()
+        deadline = t0 + timeout if timeout is not None else None
         chan = None
         for attempt in range(5):  # dropbear may refuse a channel while it reaps the last
             try:
-                chan = self.transport.open_session(timeout=10)
+                # Within the command's timeout: a guest that stopped answering
+                # costs ``timeout``, not five 10 s channel requests.
+                left = 10.0 if deadline is None else min(10.0, deadline - time.monotonic())
+                chan = self.transport.open_session(timeout=max(left, 0.1))
                 if pty:
                     chan.get_pty(term="dumb", width=250)
                 chan.exec_command(command)
@@ -131,11 +141,11 @@ class Guest:
                 if chan is not None:
                     chan.close()
                     chan = None
-                if attempt == 4 or not self.transport.is_active() or not alive():
+                if attempt == 4 or not self.transport.is_active() or not alive() \
+                        or (deadline is not None and time.monotonic() > deadline):
                     return Outcome(None, lost=f"SSH error starting the command: {e}")
                 time.sleep(0.2 * (attempt + 1))
         assert chan is not None
-        deadline = t0 + timeout if timeout is not None else None
         try:
             while True:
                 while chan.recv_ready():
@@ -250,14 +260,14 @@ def run_test(guest: Guest, console: Console, alive: Callable[[], bool], test: Te
     if o.timed_out:
         answered = guest.check(
             f"kill -KILL -$(cat /run/lam-harness/{shlex.quote(tid)}.pid) 2>/dev/null",
-            timeout=10)[0] is not None
+            timeout=KILL_WAIT)[0] is not None
     silent = time.monotonic() - console.last_output
     # Tie console reports to the test: wait for its end marker to be echoed on
     # the console (ordering), or for the console to close when the guest died.
     if o.status is not None or o.timed_out:
-        console.wait_end(tid, timeout=3.0)
+        console.wait_end(tid, timeout=END_WAIT)
     else:
-        console.wait_closed(5.0)
+        console.wait_closed(CLOSE_WAIT)
     reports = console.reports_for(tid)
     dropped = console.dropped_for(tid)
     res = TestResult(name=name, test=test.name, iteration=iteration, verdict=Verdict.PASS,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import platform
 import secrets
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -42,7 +41,8 @@ from .results import junit
 from .results.schema import JobRecord
 from .results.store import RunStore, finished_status, write_error
 from .vm import hostinfo, qemu, qemu_build
-from .vm.machine import Machine
+from .vm.base import Machine, MachineFactory
+from .vm.machine import QemuMachine
 
 
 class Interrupted(BaseException):
@@ -72,13 +72,14 @@ def host_meta(facts: hostinfo.HostFacts) -> dict[str, Any]:
 @contextmanager
 def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
          record: JobRecord | None = None, shell: bool = False,
-         save: Callable[[], None] = lambda: None, host: Host = LOCAL) -> Iterator[Booted]:
-    """Resolve the kernel, write the initramfs, start QEMU on ``host`` (its
-    facts are ``facts``), connect SSH.  The machine is stopped when the block
+         save: Callable[[], None] = lambda: None, host: Host = LOCAL,
+         machine: MachineFactory = QemuMachine) -> Iterator[Booted]:
+    """Resolve the kernel, write the initramfs, start the ``machine`` (QEMU)
+    on ``host`` (its facts are ``facts``), connect SSH.  The machine is stopped when the block
     exits, however it exits; then the run's private keys are deleted (their
     public halves stay in ``keys/`` for the record)."""
     try:
-        with _boot(cfg, job_dir, paths, facts, record, shell, save, host) as b:
+        with _boot(cfg, job_dir, paths, facts, record, shell, save, host, machine) as b:
             yield b
     finally:
         keys.forget(job_dir / "keys")
@@ -87,7 +88,7 @@ def boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
 @contextmanager
 def _boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
           record: JobRecord | None, shell: bool, save: Callable[[], None],
-          host: Host) -> Iterator[Booted]:
+          host: Host, new_machine: MachineFactory) -> Iterator[Booted]:
     m = cfg.machine
     qbin, qextra = qemu_build.resolve(cfg, paths.kernels)
     q = host.require_qemu(host.stage_qemu(qbin))
@@ -150,18 +151,19 @@ def _boot(cfg: Config, job_dir: Path, paths: Paths, facts: hostinfo.HostFacts,
                               Path(), place.port, accel, cpu, m.smp, m.memory,
                               name=f"lamh-{cfg.name}", extra=list(qextra),
                               network=m.network)
-    machine = Machine(inv, job_dir, initramfs.READY_PREFIX + nonce, host=host,
-                      run_dir=place.dir, limits=cfg.limits)
+    machine = new_machine(inv, job_dir, initramfs.READY_PREFIX + nonce, host=host,
+                          run_dir=place.dir, limits=cfg.limits)
     if record is not None:
         def spawned(pid: int) -> None:
             record.qemu_pid = pid
             save()
         machine.on_spawn = spawned
     guest = Guest("127.0.0.1", inv.ssh_port, run_keys, open=host.open_tcp)
-    guest.why_lost = lambda: machine.proc.lost if machine.proc is not None else None
+    guest.why_lost = machine.lost
     try:
         with step(f"booting {kernel.origin} ({accel.accel}, -cpu {cpu})"):
             machine.start(m.boot_timeout)
+            guest.port = machine.inv.ssh_port  # a retried start may have moved it
             ssh_s = guest.connect(max(10.0, m.boot_timeout - (machine.timings.ready or 0)),
                                   machine.alive)
         if record is not None:
@@ -207,16 +209,17 @@ def check_guest_lam(guest: Guest, record: JobRecord | None) -> bool:
 
 
 def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts,
-            host: Host = LOCAL) -> JobRecord:
-    """Boot the job's guest on ``host`` (whose facts are ``facts``) and run its
-    tests; failures become recorded results."""
+            host: Host = LOCAL, machine: MachineFactory = QemuMachine) -> JobRecord:
+    """Boot the job's guest (a ``machine`` on ``host``, whose facts are
+    ``facts``) and run its tests; failures become recorded results."""
     rec = store.job(job.name)
     job_dir = store.job_dir(job.name)
     rec.status = "booting"
     store.save()
     crashed: str | None = None
     try:
-        with boot(job.config, job_dir, paths, facts, rec, save=store.save, host=host) as b:
+        with boot(job.config, job_dir, paths, facts, rec, save=store.save, host=host,
+                  machine=machine) as b:
             rec.status = "running"
             store.save()
             console = b.machine.console
@@ -295,11 +298,8 @@ def _guest_usable(b: Booted, r: TestResult) -> bool:
     panic_on_oops may leave it usable."""
     if r.verdict is Verdict.ERROR:
         return False
-    if any(o.kind == "panic" for o in r.oopses) and b.machine.proc is not None:
-        try:
-            b.machine.proc.wait(5.0)
-        except subprocess.TimeoutExpired:
-            pass
+    if any(o.kind == "panic" for o in r.oopses):
+        b.machine.wait(5.0)
     t = b.guest.transport
     return b.machine.alive() and t is not None and t.is_active()
 
@@ -325,19 +325,22 @@ def exit_code(jobs: list[JobRecord]) -> int:
 
 
 def run(cfg: Config, paths: Paths, only: list[str] | None = None,
-        argv: list[str] | None = None) -> tuple[int, Path]:
+        argv: list[str] | None = None, *, machine: MachineFactory = QemuMachine,
+        connect: Callable[[Config], list[hosts.Runner]] = hosts.runners) -> tuple[int, Path]:
+    """``machine`` and ``connect`` (the config's runners) are the seams to the
+    machines: tests pass fakes."""
     jobs = plan(cfg, only)
     # Connect every runner first: a refused host key or login ends the run
     # here (exit 3) with nothing executed and no results folder.
-    runners = hosts.runners(cfg)
+    runners = connect(cfg)
     try:
-        return _run(cfg, paths, jobs, runners, argv)
+        return _run(cfg, paths, jobs, runners, argv, machine)
     finally:
         hosts.close(runners)
 
 
 def _run(cfg: Config, paths: Paths, jobs: list[Job], runners: list[hosts.Runner],
-         argv: list[str] | None) -> tuple[int, Path]:
+         argv: list[str] | None, machine: MachineFactory) -> tuple[int, Path]:
     all_facts = [r.host.facts(cfg.machine.qemu) for r in runners]
     facts = all_facts[0]
     meta = {"config_file": str(cfg.path), "config": _config_json(cfg),
@@ -355,9 +358,10 @@ def _run(cfg: Config, paths: Paths, jobs: list[Job], runners: list[hosts.Runner]
         for job in jobs:
             if pool.slots(runners) > 1 and len(job.tests) > 1:
                 pool.run_job(job, store, runners, all_facts,
-                             lambda j, s, f, h: run_job(j, s, paths, f, host=h))
+                             lambda j, s, f, h: run_job(j, s, paths, f, host=h,
+                                                        machine=machine))
             else:
-                run_job(job, store, paths, facts, host=runners[0].host)
+                run_job(job, store, paths, facts, host=runners[0].host, machine=machine)
         code = exit_code(store.jobs)
         status = {EXIT_OK: "passed", EXIT_TEST_FAILED: "failed"}.get(code, "error")
     except (KeyboardInterrupt, Interrupted):

@@ -43,18 +43,26 @@ class Sshd:
     """Start with ``start()``; ``client_key``, ``known_hosts`` (with this
     server's key) and ``host_spec()`` are what a config needs."""
 
-    def __init__(self, folder: Path, name: str = "sshd") -> None:
+    def __init__(self, folder: Path, name: str = "sshd", *, port: int | None = None,
+                 host_key: Path | None = None, authorized: str | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        """``host_key`` (an OpenSSH private key), ``authorized`` (a public key
+        line) and ``port``: given ones instead of new ones; ``env``: set for
+        every session (sshd's SetEnv)."""
         self.dir = folder / name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.dir.chmod(0o700)
-        self.port = free_port()
-        self.host_key = keygen(self.dir / "host_ed25519")
+        self.port = port or free_port()
+        self.host_key = host_key or keygen(self.dir / "host_ed25519")
         self.client_key = keygen(self.dir / "client_ed25519")
         self.authorized = self.dir / "authorized_keys"
-        self.authorized.write_text((self.dir / "client_ed25519.pub").read_text())
+        self.authorized.write_text(authorized + "\n" if authorized else
+                                   (self.dir / "client_ed25519.pub").read_text())
         self.known_hosts = self.dir / "known_hosts"
-        pub = (self.dir / "host_ed25519.pub").read_text().split()
-        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {pub[0]} {pub[1]}\n")
+        if host_key is None:
+            pub = (self.dir / "host_ed25519.pub").read_text().split()
+            self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {pub[0]} {pub[1]}\n")
+        setenv = " ".join(f"{k}={v}" for k, v in {"SHLVL": "1", **(env or {})}.items())
         self.workdir = self.dir / "work"
         self.log = self.dir / "sshd.log"
         self.config = self.dir / "sshd_config"
@@ -72,7 +80,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 AllowTcpForwarding yes
 Subsystem sftp internal-sftp
-SetEnv SHLVL=1
+SetEnv {setenv}
 LogLevel VERBOSE
 """)
         self.proc: subprocess.Popen[bytes] | None = None

@@ -218,7 +218,7 @@ def run_job(job: Job, store: RunStore, runners: Sequence[Runner], facts: Sequenc
             run_part: JobRunner) -> JobRecord:
     """Run ``job`` as parts on the runners' slots, each part through
     ``run_part`` in a thread of its own; one merged record."""
-    from ..vm.machine import kill_all
+    from ..vm.base import kill_all
 
     order = slot_order(runners)
     pjob = PooledJob(job.name, job)

@@ -13,10 +13,9 @@ infrastructure error within a second or so.
 
 from __future__ import annotations
 
-import atexit
 import os
 import shlex
-import threading
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -27,12 +26,12 @@ from ..errors import BootError, HarnessError
 from ..hosts.base import Host, Process
 from ..hosts.local import LOCAL
 from ..hosts.local import free_port as free_port  # re-exported
+from . import base
+from .base import BootTimings
+from .base import kill_all as kill_all  # re-exported
 from .console import Console
 from .qemu import QemuInvocation
 from .qmp import Qmp, QmpError
-
-_LIVE: set[Machine] = set()
-_LIVE_LOCK = threading.Lock()
 
 # QEMU stderr lines that mean the guest will never make progress again.
 FATAL_PATTERNS = (
@@ -44,16 +43,9 @@ MSR_ABORT = "failed to set MSR 0x10a"
 
 
 @dataclass
-class BootTimings:
-    started: float = 0.0  # monotonic time QEMU was started
-    ready: float | None = None  # seconds from start to the readiness marker
+class QemuMachine:
+    """The real Machine (vm/base.py): QEMU on ``host``."""
 
-    def to_json(self) -> dict[str, float | None]:
-        return {"qemu_start_to_ready_s": self.ready}
-
-
-@dataclass
-class Machine:
     inv: QemuInvocation
     job_dir: Path
     ready_line: str
@@ -126,8 +118,7 @@ class Machine:
         self._qemu_log_pos = self.qemu_log.stat().st_size
         self.timings = BootTimings(started=time.monotonic())
         self.proc = self.host.spawn(argv, self.qemu_log, self.run_dir)
-        with _LIVE_LOCK:
-            _LIVE.add(self)
+        base.live(self)
         if self.on_spawn is not None:
             self.on_spawn(self.proc.pid)
         self.console = Console(self.console_log, self.ready_line, self.limits)
@@ -153,6 +144,18 @@ class Machine:
     # -- health ----------------------------------------------------------------
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def wait(self, timeout: float) -> bool:
+        if self.proc is None:
+            return True
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def lost(self) -> str | None:
+        return self.proc.lost if self.proc is not None else None
 
     def read_qemu_log(self) -> str:
         try:
@@ -232,19 +235,10 @@ class Machine:
             self.proc.kill()
         if self.console is not None:
             self.console.close()
-        with _LIVE_LOCK:
-            _LIVE.discard(self)
+        base.dead(self)
 
     def stop(self) -> None:
         self.kill()
         if self.run_dir:
             self.host.release(self.run_dir)
             self.run_dir = None
-
-
-@atexit.register
-def kill_all() -> None:
-    with _LIVE_LOCK:
-        live = list(_LIVE)
-    for m in live:
-        m.stop()

@@ -4,12 +4,18 @@ reports capped per guest."""
 
 from __future__ import annotations
 
+import io
+import os
 import socket
+import sys
 import threading
+import time
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from harness.config import Limits
 from harness.vm.console import MAX_PARSED_LINE, Console
@@ -112,3 +118,29 @@ def test_a_report_of_huge_lines_is_trimmed_in_memory(tmp_path: Path) -> None:
     assert r.lines[-1].startswith("[lam-harness: ") and "not kept" in r.lines[-1]
     assert r.title == "WARNING in lkdtm_WARNING"
     assert b"frame299+0x1/0x2" in (tmp_path / "console.log").read_bytes()  # all of it on disk
+
+
+def test_interact_relays_the_terminal_until_the_escape(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``boot`` without a command: what is typed goes to the console, the
+    console is echoed to stdout, Ctrl-] ends it (stdin here is a pipe, not a
+    tty: no raw mode)."""
+    r, w = os.pipe()
+    out = io.BytesIO()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(os.fdopen(r, "rb")))
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(out))
+    with console(tmp_path) as (c, qemu):
+        qemu.settimeout(5)
+        done = threading.Thread(target=c.interact)
+        done.start()
+        os.write(w, b"uname -r\n")
+        assert qemu.recv(100) == b"uname -r\n"
+        _send(qemu, b"6.12.0-fake\n")
+        deadline = time.monotonic() + 10
+        while b"6.12.0-fake\n" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)  # the pump echoes it to stdout (tee)
+        os.write(w, b"\x1d")
+        done.join(5)
+        assert not done.is_alive() and c.tee is None
+    os.close(w)
+    assert b"6.12.0-fake\n" in out.getvalue()
