@@ -5,6 +5,7 @@ job; this module only wires them and turns failures into recorded results."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import platform
 import secrets
 import sys
@@ -264,7 +265,11 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts,
         rec.status, rec.error = "error", str(e)
     except HarnessError:  # a config or usage error: the run's, with its own exit code
         raise
-    except OSError as e:  # the results folder cannot take the job's files: the run ends
+    except OSError as e:
+        if not _in_folder(e, store.root):  # a cache or tool file: the job's infra error
+            rec.status, rec.error = "error", f"{e.filename}: {e.strerror or e}"
+            return _end_job(rec, job, store)
+        # the results folder cannot take the job's files: the run ends
         err = write_error(store.root, e)
         rec.status, rec.error = "error", str(err)
         _mark_notrun(rec, job, rec.error)
@@ -284,12 +289,25 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts,
         raise
     finally:
         store.save()
+    return _end_job(rec, job, store)
+
+
+def _end_job(rec: JobRecord, job: Job, store: RunStore) -> JobRecord:
     if rec.error:
         _mark_notrun(rec, job, rec.error)
     else:
         rec.status = finished_status(None, rec.results)
     store.save()
     return rec
+
+
+def _in_folder(e: OSError, folder: Path) -> bool:
+    """Did ``e`` happen on a file of ``folder`` (or on no named file at all)?"""
+    names = [n for n in (e.filename, e.filename2) if n is not None]
+    if not names:
+        return True
+    root = folder.resolve()
+    return any(Path(os.fsdecode(n)).resolve().is_relative_to(root) for n in names)
 
 
 def _guest_usable(b: Booted, r: TestResult) -> bool:

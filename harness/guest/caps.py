@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -82,14 +83,17 @@ def binary(cache_dir: Path) -> Path:
     key = hashlib.sha256(src + cc.encode()).hexdigest()[:16]
     out = cache_dir / f"lamh-caps-{key}"
     if not out.exists():
+        # Two guests of one run (or two runs) may build it at once: each in
+        # files of its own, the first rename wins, both get the same binary.
         cache_dir.mkdir(parents=True, exist_ok=True)
-        c = cache_dir / f"lamh-caps-{key}.c"
-        c.write_bytes(src)
-        tmp = out.with_suffix(".tmp")
-        r = subprocess.run(["gcc", "-static", "-O2", "-o", str(tmp), str(c)],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            raise MissingToolError(f"cannot build lamh-caps (static glibc needed: libc6-dev): "
-                                   f"{r.stderr.strip()[-300:]}")
-        tmp.rename(out)
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".lamh-caps-") as work:
+            c = Path(work) / "lamh-caps.c"
+            c.write_bytes(src)
+            tmp = Path(work) / "lamh-caps"
+            r = subprocess.run(["gcc", "-static", "-O2", "-o", str(tmp), str(c)],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise MissingToolError(f"cannot build lamh-caps (static glibc needed: "
+                                       f"libc6-dev): {r.stderr.strip()[-300:]}")
+            tmp.replace(out)
     return out

@@ -98,3 +98,29 @@ def test_initramfs_holding_the_host_key_is_private_and_keys_are_forgotten(
     assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == [
         "client_ed25519.pub", "host_ed25519.pub"]
     assert (tmp_path / "keys" / "client_ed25519.pub").read_text() == k.client_pub + "\n"
+
+
+def test_lamh_caps_built_by_two_guests_at_once(tmp_path: Path) -> None:
+    """Two guests of one run build the helper into an empty cache at the same
+    time (a pooled job): both get the one binary, no temp file is shared."""
+    import threading
+
+    from harness.guest import caps
+
+    got: list[Path] = []
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            got.append(caps.binary(tmp_path / "tools"))
+        except BaseException as e:  # noqa: BLE001 - re-raised by the assert below
+            errors.append(e)
+
+    threads = [threading.Thread(target=build) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(got) == 4 and len(set(got)) == 1, (errors, got)
+    assert got[0].stat().st_mode & 0o111
+    assert sorted(p.name for p in (tmp_path / "tools").iterdir()) == [got[0].name]

@@ -460,3 +460,18 @@ def test_sigint_with_two_guests(tmp_path: Path) -> None:
     run = json.loads((root / "run.json").read_text())
     assert run["status"] == "interrupted" and run["exit_code"] == 130
     assert {v for v, _ in _verdicts(run).values()} == {"notrun"}
+
+
+def test_only_errors_on_the_results_folder_blame_it(tmp_path: Path) -> None:
+    """An OSError on a file of the results folder ends the run as "results
+    folder ... cannot write"; one on a cache or tool file is that job's infra
+    error, naming the file."""
+    from harness.pipeline import _in_folder
+
+    res = tmp_path / "results" / "run"
+    assert _in_folder(OSError(28, "No space left on device", str(res / "it" / "a.log")), res)
+    assert _in_folder(OSError(28, "No space left on device"), res)  # no file named
+    assert not _in_folder(FileNotFoundError(2, "No such file or directory",
+                                            str(tmp_path / "kernels" / "tools" / "x.tmp"),
+                                            None, str(tmp_path / "kernels" / "tools" / "x")),
+                          res)
