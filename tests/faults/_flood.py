@@ -24,12 +24,14 @@ from harness.vm.console import Console
 from tests.conftest import ROOT, need
 from tests.integration.helpers import env
 
-# The harness CLI, writing its own ru_maxrss (KiB, this process only: not
-# QEMU's) to $LAMH_RSS_FILE at exit, and to $LAMH_RSS_FILE.growth a line per
+# The harness CLI, writing its own peak RSS (VmHWM, KiB: this process's
+# address space since its exec, not QEMU's; ru_maxrss would not do, Linux
+# carries into it the peak of the process that forked it, here pytest's,
+# 210 MB after a half-hour suite) to $LAMH_RSS_FILE at exit, and to $LAMH_RSS_FILE.growth a line per
 # 10 MB step of its RSS with where the main thread was then (sampled every
 # 50 ms): a figure above the bound says what grew.
 _WRAPPER = """\
-import atexit, os, resource, runpy, sys, threading, time, traceback
+import atexit, os, runpy, sys, threading, time, traceback
 _main = threading.main_thread().ident
 _steps = []
 def _watch():
@@ -48,7 +50,8 @@ def _watch():
 threading.Thread(target=_watch, daemon=True).start()
 def _rss():
     with open(os.environ["LAMH_RSS_FILE"], "w") as f:
-        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        f.write(next(x.split()[1] for x in open("/proc/self/status")
+                     if x.startswith("VmHWM:")))
     with open(os.environ["LAMH_RSS_FILE"] + ".growth", "w") as f:
         f.write("\\n".join(_steps) + "\\n")
 atexit.register(_rss)

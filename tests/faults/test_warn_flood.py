@@ -49,15 +49,6 @@ def flood(debian_kernel: Path, tmp_path_factory: pytest.TempPathFactory) -> Floo
           - {{name: warn-flood, run: "sh /opt/warn.sh", timeout: 300}}
           - {{name: after, run: "echo still here"}}
     """)
-    # a first run with the same machine and payloads fills the caches (kernel
-    # fetch, initramfs): the figure below is the flood's, not one-time setup's
-    warm = write_config(tmp, f"""
-        machine: {{boot_timeout: 120}}
-        payloads: [{{src: {tmp / 'warn.sh'}, dst: /opt/warn.sh}}]
-        tests:
-          - {{name: warm, run: "true"}}
-    """, name="warm")
-    assert run_flood(warm, tmp / "warm-results").code == 0
     return run_flood(cfg, tmp / "results")
 
 
