@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -74,6 +75,11 @@ class RunStore:
         self.meta = meta
         self.jobs: list[JobRecord] = []
         self.t0 = time.monotonic()
+        # run.json is written from the main thread and from a pooled job's
+        # part threads: one writer at a time, each through a temp file of its
+        # own (two writers of one temp file: the second os.replace finds it
+        # gone, FileNotFoundError)
+        self._save_lock = threading.RLock()
 
     @staticmethod
     def create(results_dir: Path, name: str, meta: dict[str, Any]) -> RunStore:
@@ -113,9 +119,13 @@ class RunStore:
         return d
 
     def save(self) -> None:
-        tmp = self.root / ".run.json.tmp"
-        tmp.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n")
-        os.replace(tmp, self.root / "run.json")
+        with self._save_lock:
+            tmp = self.root / f".run.json.{os.getpid()}.{threading.get_ident()}.tmp"
+            try:
+                tmp.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n")
+                os.replace(tmp, self.root / "run.json")
+            finally:
+                tmp.unlink(missing_ok=True)
 
     def finish(self, status: str, exit_code: int) -> None:
         self.meta.update(status=status, exit_code=exit_code, finished=_now())

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -149,3 +150,28 @@ def test_run_json_lists_each_oops_title_once_with_its_count() -> None:
         "a#1", "a#3"]
     assert got["kernel BUG in f"]["first"] == "job/a#1/oops-1.txt"
     assert got["WARNING in g"]["count"] == 2 and got["WARNING in g"]["tests"] == ["(boot)", "b"]
+
+
+def test_run_json_saved_from_many_threads_at_once(tmp_path: Path) -> None:
+    """A pooled job's part threads and the main thread all save run.json:
+    every save lands whole, none fails on another's temp file."""
+    import threading
+
+    store = RunStore.create(tmp_path, "many", {})
+    errors: list[BaseException] = []
+
+    def saver() -> None:
+        try:
+            for _ in range(200):
+                store.save()
+        except BaseException as e:  # noqa: BLE001 - asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=saver) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert json.loads((store.root / "run.json").read_text())["run_id"] == store.root.name
+    assert sorted(p.name for p in store.root.iterdir()) == ["run.json"]
