@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,17 @@ from tests.integration.helpers import run
 pytestmark = [pytest.mark.build, pytest.mark.vm]
 
 LAM_HERE = bool(cpu_lam()) and kvm_facts().real
+_REG17 = re.compile(r"\[FAIL\]\tReg 17 mismatch: requested 0x([0-9a-f]+); got 0x([0-9a-f]+)")
+
+
+def _only_tcg_rf_failures(stdout: str) -> bool:
+    """Every [FAIL] of the output is sigreturn_64's EFLAGS (reg 17) coming
+    back with only RF (0x10000) added."""
+    fails = re.findall(r"\[FAIL\][^\n]*", stdout)
+    rf = [m for m in (_REG17.search(f) for f in fails)
+          if m and int(m.group(2), 16) == int(m.group(1), 16) | 0x10000
+          and int(m.group(1), 16) & 0x10000 == 0]
+    return bool(fails) and len(rf) == len(fails)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -49,12 +61,20 @@ def test_nightly_x86_selftests_through_run_kselftest(tmp_path: Path) -> None:
     x86 = t["x86-selftests"]
     stdout = (out.run_dir / "lam-nightly" / x86["stdout"]).read_text(errors="replace")
     bad = [s for s in x86["subtests"] if s["verdict"] != "pass"]
-    assert x86["verdict"] == "pass", (x86["reason"], x86["notes"], bad, stdout[-3000:])
+    tcg = out.run["jobs"][0]["accel"]["accel"] == "tcg"
+    rf_bug = tcg and [s["name"] for s in bad] == ["selftests: x86: sigreturn_64"]
+    if rf_bug:
+        # QEMU's TCG sometimes leaves EFLAGS.RF (0x10000) set in the signal
+        # frame (one of three clean-clone runs): an emulator bug, reported as
+        # the failure it is; nothing else may fail
+        assert _only_tcg_rf_failures(stdout), stdout[-3000:]
+    else:
+        assert x86["verdict"] == "pass", (x86["reason"], x86["notes"], bad, stdout[-3000:])
     names = [s["name"] for s in x86["subtests"]]
     assert "selftests: x86: test_vsyscall_64" in names
     assert any(n.startswith("selftests: x86: test_vsyscall_64 / ") for n in names)
     if not LAM_HERE:
-        assert out.code == 0, out.stderr
+        assert out.code == (1 if rf_bug else 0), out.stderr
         assert t["lam-selftest"]["verdict"] == "skip"
 
 
