@@ -5,6 +5,7 @@ job; this module only wires them and turns failures into recorded results."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import platform
 import secrets
@@ -266,23 +267,22 @@ def run_job(job: Job, store: RunStore, paths: Paths, facts: hostinfo.HostFacts,
     except HarnessError:  # a config or usage error: the run's, with its own exit code
         raise
     except OSError as e:
-        if not _in_folder(e, store.root):  # a cache or tool file: the job's infra error
+        place = _os_error_place(e, store.root)
+        if place == "results":  # the results folder cannot take the job's files: the run ends
+            err = write_error(store.root, e)
+            rec.status, rec.error = "error", str(err)
+            _mark_notrun(rec, job, rec.error)
+            try:  # keep the reason in run.json if any room is left; said once, by the CLI
+                store.save()
+            except OSError:
+                pass
+            raise err from None
+        if place == "file":  # a cache or tool file: the job's infra error, naming it
             rec.status, rec.error = "error", f"{e.filename}: {e.strerror or e}"
-            return _end_job(rec, job, store)
-        # the results folder cannot take the job's files: the run ends
-        err = write_error(store.root, e)
-        rec.status, rec.error = "error", str(err)
-        _mark_notrun(rec, job, rec.error)
-        try:  # keep the reason in run.json if any room is left; said once, by the CLI
-            store.save()
-        except OSError:
-            pass
-        raise err from None
+        else:  # a socket or pipe error nobody caught: a harness bug, as below
+            _internal_error(rec, job, job_dir, e)
     except Exception as e:  # a harness bug: an infra error, never a verdict on the kernel
-        tb = save_traceback(e, job_dir / "traceback.txt")
-        rec.status, rec.error = "error", (
-            f"internal error in the harness: {describe_exception(e)}"
-            + (f" (traceback: {job.name}/{tb.name})" if tb else ""))
+        _internal_error(rec, job, job_dir, e)
     except (KeyboardInterrupt, Interrupted):
         rec.status, rec.error = "interrupted", "interrupted by signal"
         _mark_notrun(rec, job, "run interrupted")
@@ -301,13 +301,34 @@ def _end_job(rec: JobRecord, job: Job, store: RunStore) -> JobRecord:
     return rec
 
 
-def _in_folder(e: OSError, folder: Path) -> bool:
-    """Did ``e`` happen on a file of ``folder`` (or on no named file at all)?"""
+# what a write to a folder that cannot take it raises, often with no file
+# name (a write() on an open file)
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO})
+
+
+def _os_error_place(e: OSError, folder: Path) -> str | None:
+    """Where ``e`` happened: "results" (a file of ``folder``, or a write error
+    on no named file), "file" (another named file: a cache, a tool), or None
+    (no file at all: a socket, a pipe)."""
     names = [n for n in (e.filename, e.filename2) if n is not None]
     if not names:
-        return True
+        return "results" if e.errno in _WRITE_ERRNOS else None
     root = folder.resolve()
-    return any(Path(os.fsdecode(n)).resolve().is_relative_to(root) for n in names)
+    inside = any(Path(os.fsdecode(n)).resolve().is_relative_to(root) for n in names)
+    return "results" if inside else "file"
+
+
+def _internal_message(e: BaseException, tb_file: Path, shown: str | None = None) -> str:
+    """"internal error in the harness: ..." with the traceback kept in
+    ``tb_file`` (named as ``shown``, else by its path)."""
+    tb = save_traceback(e, tb_file)
+    return (f"internal error in the harness: {describe_exception(e)}"
+            + (f" (traceback: {shown or tb})" if tb else ""))
+
+
+def _internal_error(rec: JobRecord, job: Job, job_dir: Path, e: BaseException) -> None:
+    rec.status, rec.error = "error", _internal_message(
+        e, job_dir / "traceback.txt", f"{job.name}/traceback.txt")
 
 
 def _guest_usable(b: Booted, r: TestResult) -> bool:
@@ -389,14 +410,19 @@ def _run(cfg: Config, paths: Paths, jobs: list[Job], runners: list[hosts.Runner]
         status, code = "error", e.exit_code
         store.meta["error"] = str(e)
         raise
-    except OSError as e:  # the results folder cannot take the run's files
+    except OSError as e:
         status, code = "error", EXIT_INFRA
-        raise write_error(store.root, e) from None
+        place = _os_error_place(e, store.root)
+        if place == "results":  # the results folder cannot take the run's files
+            raise write_error(store.root, e) from None
+        if place == "file":
+            store.meta["error"] = msg = f"{e.filename}: {e.strerror or e}"
+            raise InfraError(msg) from None
+        store.meta["error"] = msg = _internal_message(e, store.root / "traceback.txt")
+        raise InternalError(msg) from e
     except Exception as e:  # a harness bug outside a job: exit 3, traceback kept
-        tb = save_traceback(e, store.root / "traceback.txt")
         status, code = "error", EXIT_INFRA
-        store.meta["error"] = msg = (f"internal error in the harness: {describe_exception(e)}"
-                                     + (f" (traceback: {tb})" if tb else ""))
+        store.meta["error"] = msg = _internal_message(e, store.root / "traceback.txt")
         raise InternalError(msg) from e
     finally:
         try:

@@ -463,15 +463,20 @@ def test_sigint_with_two_guests(tmp_path: Path) -> None:
 
 
 def test_only_errors_on_the_results_folder_blame_it(tmp_path: Path) -> None:
-    """An OSError on a file of the results folder ends the run as "results
-    folder ... cannot write"; one on a cache or tool file is that job's infra
-    error, naming the file."""
-    from harness.pipeline import _in_folder
+    """An OSError on a file of the results folder (or a write error on no
+    named file) ends the run as "results folder ... cannot write"; one on a
+    cache or tool file is that job's infra error, naming the file; a socket
+    error is a harness bug (internal error), never blamed on the folder."""
+    from harness.pipeline import _os_error_place
 
     res = tmp_path / "results" / "run"
-    assert _in_folder(OSError(28, "No space left on device", str(res / "it" / "a.log")), res)
-    assert _in_folder(OSError(28, "No space left on device"), res)  # no file named
-    assert not _in_folder(FileNotFoundError(2, "No such file or directory",
-                                            str(tmp_path / "kernels" / "tools" / "x.tmp"),
-                                            None, str(tmp_path / "kernels" / "tools" / "x")),
-                          res)
+    assert _os_error_place(OSError(28, "No space left on device", str(res / "it" / "a.log")),
+                           res) == "results"
+    assert _os_error_place(OSError(28, "No space left on device"), res) == "results"
+    assert _os_error_place(OSError(30, "Read-only file system"), res) == "results"
+    assert _os_error_place(FileNotFoundError(2, "No such file or directory",
+                                             str(tmp_path / "kernels" / "tools" / "x.tmp"),
+                                             None, str(tmp_path / "kernels" / "tools" / "x")),
+                           res) == "file"
+    assert _os_error_place(ConnectionResetError(104, "Connection reset by peer"), res) is None
+    assert _os_error_place(BrokenPipeError(32, "Broken pipe"), res) is None
