@@ -128,13 +128,20 @@ def test_series_file_orders_patches(setup: tuple[Path, Path]) -> None:
     assert b"twice" in b.bzimage.read_bytes()
 
 
-def test_git_source_never_touches_the_users_checkout(tmp_path: Path) -> None:
+def _fake_repo(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A git repository of the fake kernel tree (branch "work", one commit
+    "base") and the git argv prefix that works in it."""
     user = tmp_path / "linux"
     shutil.copytree(FAKE, user)
     g = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(user)]
     subprocess.run([*g, "init", "-q", "-b", "work"], check=True)
     subprocess.run([*g, "add", "-A"], check=True)
     subprocess.run([*g, "commit", "-qm", "base"], check=True)
+    return user, g
+
+
+def test_git_source_never_touches_the_users_checkout(tmp_path: Path) -> None:
+    user, g = _fake_repo(tmp_path)
     subprocess.run([*g, "tag", "v0"], check=True)
     (user / "init" / "main.c").write_text("/* uncommitted user edit */\n")
     (tmp_path / "lam.config").write_text("# CONFIG_CPU_MITIGATIONS is not set\n")
@@ -157,12 +164,7 @@ def test_two_commits_of_one_repository_build_in_one_build_folder(tmp_path: Path)
     """What makes bisection steps incremental: every commit of a repository
     is built in the same build folder (make sees only what changed), and
     each gets its own cache entry."""
-    user = tmp_path / "linux"
-    shutil.copytree(FAKE, user)
-    g = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(user)]
-    subprocess.run([*g, "init", "-q", "-b", "work"], check=True)
-    subprocess.run([*g, "add", "-A"], check=True)
-    subprocess.run([*g, "commit", "-qm", "base"], check=True)
+    user, g = _fake_repo(tmp_path)
     (user / "init" / "main.c").write_text("int main(void) { return 1; }\n")
     subprocess.run([*g, "commit", "-qam", "change"], check=True)
     (tmp_path / "lam.config").write_text("# CONFIG_CPU_MITIGATIONS is not set\n")
